@@ -1,0 +1,625 @@
+/*
+ * fltKernel.h - the minifilter API of the Altitude filter manager.
+ *
+ * A filter is a shared object exporting DriverEntry.  It registers with
+ * FltRegisterFilter, starts with FltStartFiltering, and from then on its
+ * instances see every operation on the volumes they are attached to through
+ * pre- and post-operation callbacks ordered by altitude.  Names, types, field
+ * names, constants and status values are those of the Windows Driver Kit.
+ *
+ * Build a filter with `pkg-config --cflags fltkernel` (adds -fshort-wchar so
+ * L"..." literals are UTF-16).  Only what the filter manager implements is
+ * declared here: a call the header offers works.
+ */
+#ifndef ALTITUDE_FLTKERNEL_H
+#define ALTITUDE_FLTKERNEL_H
+
+#include <ntifs.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define FLTAPI
+#define FLT_MGR_BASELINE 1
+
+/* ---- Opaque filter manager objects ------------------------------------------ */
+
+typedef struct _FLT_FILTER *PFLT_FILTER;
+typedef struct _FLT_VOLUME *PFLT_VOLUME;
+typedef struct _FLT_INSTANCE *PFLT_INSTANCE;
+typedef struct _FLT_PORT *PFLT_PORT;
+typedef PVOID PFLT_CONTEXT;
+typedef PVOID PKTRANSACTION;
+typedef struct _MDL *PMDL;
+typedef PVOID PVPB;
+#define NULL_CONTEXT ((PFLT_CONTEXT)NULL)
+
+/* ---- Special major codes (FSFilter and fast I/O callbacks) ---------------------- */
+
+#define IRP_MJ_ACQUIRE_FOR_SECTION_SYNCHRONIZATION ((UCHAR)-1)
+#define IRP_MJ_RELEASE_FOR_SECTION_SYNCHRONIZATION ((UCHAR)-2)
+#define IRP_MJ_ACQUIRE_FOR_MOD_WRITE ((UCHAR)-3)
+#define IRP_MJ_RELEASE_FOR_MOD_WRITE ((UCHAR)-4)
+#define IRP_MJ_ACQUIRE_FOR_CC_FLUSH ((UCHAR)-5)
+#define IRP_MJ_RELEASE_FOR_CC_FLUSH ((UCHAR)-6)
+#define IRP_MJ_QUERY_OPEN ((UCHAR)-7)
+#define IRP_MJ_FAST_IO_CHECK_IF_POSSIBLE ((UCHAR)-13)
+#define IRP_MJ_NETWORK_QUERY_OPEN ((UCHAR)-14)
+#define IRP_MJ_MDL_READ ((UCHAR)-15)
+#define IRP_MJ_MDL_READ_COMPLETE ((UCHAR)-16)
+#define IRP_MJ_PREPARE_MDL_WRITE ((UCHAR)-17)
+#define IRP_MJ_MDL_WRITE_COMPLETE ((UCHAR)-18)
+#define IRP_MJ_VOLUME_MOUNT ((UCHAR)-19)
+#define IRP_MJ_VOLUME_DISMOUNT ((UCHAR)-20)
+#define FLT_INTERNAL_OPERATION_COUNT 22
+#define IRP_MJ_OPERATION_END ((UCHAR)0x80)
+
+/* IO parameter block OperationFlags (the stack location flags). */
+#define SL_PENDING_RETURNED 0x01
+#define SL_FORCE_ACCESS_CHECK 0x01
+#define SL_OPEN_PAGING_FILE 0x02
+#define SL_OPEN_TARGET_DIRECTORY 0x04
+#define SL_STOP_ON_SYMLINK 0x08
+#define SL_CASE_SENSITIVE 0x80
+#define SL_KEY_SPECIFIED 0x01
+#define SL_OVERRIDE_VERIFY_VOLUME 0x02
+#define SL_WRITE_THROUGH 0x04
+#define SL_FT_SEQUENTIAL_WRITE 0x08
+#define SL_FORCE_DIRECT_WRITE 0x10
+#define SL_RESTART_SCAN 0x01
+#define SL_RETURN_SINGLE_ENTRY 0x02
+#define SL_INDEX_SPECIFIED 0x04
+#define SL_WATCH_TREE 0x01
+#define SL_FAIL_IMMEDIATELY 0x01
+#define SL_EXCLUSIVE_LOCK 0x02
+
+/* ---- Parameters of each major function --------------------------------------- */
+
+typedef union _FLT_PARAMETERS {
+	struct {
+		PIO_SECURITY_CONTEXT SecurityContext;
+		/* High 8 bits: disposition (FILE_OPEN ...); low 24: options. */
+		ULONG Options;
+		USHORT FileAttributes;
+		USHORT ShareAccess;
+		ULONG EaLength;
+		PVOID EaBuffer;
+		LARGE_INTEGER AllocationSize;
+	} Create;
+
+	struct {
+		ULONG Length;
+		ULONG Key;
+		LARGE_INTEGER ByteOffset;
+		PVOID ReadBuffer;
+		PMDL MdlAddress;
+	} Read;
+
+	struct {
+		ULONG Length;
+		ULONG Key;
+		LARGE_INTEGER ByteOffset;
+		PVOID WriteBuffer;
+		PMDL MdlAddress;
+	} Write;
+
+	struct {
+		ULONG Length;
+		FILE_INFORMATION_CLASS FileInformationClass;
+		PVOID InfoBuffer;
+	} QueryFileInformation;
+
+	struct {
+		ULONG Length;
+		FILE_INFORMATION_CLASS FileInformationClass;
+		PFILE_OBJECT ParentOfTarget;
+		union {
+			struct {
+				BOOLEAN ReplaceIfExists;
+				BOOLEAN AdvanceOnly;
+			};
+			ULONG ClusterCount;
+			HANDLE DeleteHandle;
+		};
+		PVOID InfoBuffer;
+	} SetFileInformation;
+
+	struct {
+		ULONG Length;
+		PVOID EaList;
+		ULONG EaListLength;
+		ULONG EaIndex;
+		PVOID EaBuffer;
+		PMDL MdlAddress;
+	} QueryEa;
+
+	struct {
+		ULONG Length;
+		PVOID EaBuffer;
+		PMDL MdlAddress;
+	} SetEa;
+
+	struct {
+		ULONG Length;
+		FS_INFORMATION_CLASS FsInformationClass;
+		PVOID VolumeBuffer;
+	} QueryVolumeInformation;
+
+	struct {
+		ULONG Length;
+		FS_INFORMATION_CLASS FsInformationClass;
+		PVOID VolumeBuffer;
+	} SetVolumeInformation;
+
+	union {
+		struct {
+			ULONG Length;
+			PUNICODE_STRING FileName;
+			FILE_INFORMATION_CLASS FileInformationClass;
+			ULONG FileIndex;
+			PVOID DirectoryBuffer;
+			PMDL MdlAddress;
+		} QueryDirectory;
+		struct {
+			ULONG Length;
+			ULONG CompletionFilter;
+			ULONG Spare1;
+			ULONG Spare2;
+			PVOID DirectoryBuffer;
+			PMDL MdlAddress;
+		} NotifyDirectory;
+	} DirectoryControl;
+
+	union {
+		struct {
+			PVPB Vpb;
+			PDEVICE_OBJECT DeviceObject;
+		} VerifyVolume;
+		struct {
+			ULONG OutputBufferLength;
+			ULONG InputBufferLength;
+			ULONG FsControlCode;
+		} Common;
+		struct {
+			ULONG OutputBufferLength;
+			ULONG InputBufferLength;
+			ULONG FsControlCode;
+			PVOID InputBuffer;
+			PVOID OutputBuffer;
+			PMDL OutputMdlAddress;
+		} Neither;
+		struct {
+			ULONG OutputBufferLength;
+			ULONG InputBufferLength;
+			ULONG FsControlCode;
+			PVOID SystemBuffer;
+		} Buffered;
+		struct {
+			ULONG OutputBufferLength;
+			ULONG InputBufferLength;
+			ULONG FsControlCode;
+			PVOID InputSystemBuffer;
+			PVOID OutputBuffer;
+			PMDL OutputMdlAddress;
+		} Direct;
+	} FileSystemControl;
+
+	union {
+		struct {
+			ULONG OutputBufferLength;
+			ULONG InputBufferLength;
+			ULONG IoControlCode;
+		} Common;
+		struct {
+			ULONG OutputBufferLength;
+			ULONG InputBufferLength;
+			ULONG IoControlCode;
+			PVOID InputBuffer;
+			PVOID OutputBuffer;
+			PMDL OutputMdlAddress;
+		} Neither;
+		struct {
+			ULONG OutputBufferLength;
+			ULONG InputBufferLength;
+			ULONG IoControlCode;
+			PVOID SystemBuffer;
+		} Buffered;
+	} DeviceIoControl;
+
+	struct {
+		PLARGE_INTEGER Length;
+		ULONG Key;
+		LARGE_INTEGER ByteOffset;
+		PEPROCESS ProcessId;
+		BOOLEAN FailImmediately;
+		BOOLEAN ExclusiveLock;
+	} LockControl;
+
+	struct {
+		SECURITY_INFORMATION SecurityInformation;
+		ULONG Length;
+		PVOID SecurityBuffer;
+		PMDL MdlAddress;
+	} QuerySecurity;
+
+	struct {
+		SECURITY_INFORMATION SecurityInformation;
+		PSECURITY_DESCRIPTOR SecurityDescriptor;
+	} SetSecurity;
+
+	struct {
+		ULONG_PTR ProviderId;
+		PVOID DataPath;
+		ULONG BufferSize;
+		PVOID Buffer;
+	} WMI;
+
+	struct {
+		ULONG Length;
+		PSID StartSid;
+		PVOID SidList;
+		ULONG SidListLength;
+	} QueryQuota;
+
+	struct {
+		ULONG Length;
+	} SetQuota;
+
+	struct {
+		PVOID Argument1;
+		PVOID Argument2;
+		PVOID Argument3;
+		PVOID Argument4;
+		PVOID Argument5;
+		LARGE_INTEGER Argument6;
+	} Others;
+} FLT_PARAMETERS, *PFLT_PARAMETERS;
+
+typedef struct _FLT_IO_PARAMETER_BLOCK {
+	ULONG IrpFlags;
+	UCHAR MajorFunction;
+	UCHAR MinorFunction;
+	UCHAR OperationFlags;
+	UCHAR Reserved;
+	PFILE_OBJECT TargetFileObject;
+	PFLT_INSTANCE TargetInstance;
+	FLT_PARAMETERS Parameters;
+} FLT_IO_PARAMETER_BLOCK, *PFLT_IO_PARAMETER_BLOCK;
+
+/* ---- Callback data ------------------------------------------------------------ */
+
+typedef ULONG FLT_CALLBACK_DATA_FLAGS;
+#define FLTFL_CALLBACK_DATA_REISSUE_MASK 0x0000FFFF
+#define FLTFL_CALLBACK_DATA_IRP_OPERATION 0x00000001
+#define FLTFL_CALLBACK_DATA_FAST_IO_OPERATION 0x00000002
+#define FLTFL_CALLBACK_DATA_FS_FILTER_OPERATION 0x00000004
+#define FLTFL_CALLBACK_DATA_SYSTEM_BUFFER 0x00000008
+#define FLTFL_CALLBACK_DATA_GENERATED_IO 0x00010000
+#define FLTFL_CALLBACK_DATA_REISSUED_IO 0x00020000
+#define FLTFL_CALLBACK_DATA_DRAINING_IO 0x00040000
+#define FLTFL_CALLBACK_DATA_POST_OPERATION 0x00080000
+#define FLTFL_CALLBACK_DATA_NEW_SYSTEM_BUFFER 0x00100000
+#define FLTFL_CALLBACK_DATA_DIRTY 0x80000000
+
+typedef struct _FLT_TAG_DATA_BUFFER *PFLT_TAG_DATA_BUFFER;
+
+typedef struct _FLT_CALLBACK_DATA {
+	FLT_CALLBACK_DATA_FLAGS Flags;
+	/* The requesting thread: PsGetThreadId / PsGetThreadProcessId work on it. */
+	PETHREAD Thread;
+	PFLT_IO_PARAMETER_BLOCK Iopb;
+	IO_STATUS_BLOCK IoStatus;
+	PFLT_TAG_DATA_BUFFER TagData;
+	union {
+		struct {
+			LIST_ENTRY QueueLinks;
+			PVOID QueueContext[2];
+		};
+		PVOID FilterContext[4];
+	};
+	KPROCESSOR_MODE RequestorMode;
+} FLT_CALLBACK_DATA, *PFLT_CALLBACK_DATA;
+
+#define FLT_IS_IRP_OPERATION(Data) \
+	(FlagOn((Data)->Flags, FLTFL_CALLBACK_DATA_IRP_OPERATION))
+#define FLT_IS_FASTIO_OPERATION(Data) \
+	(FlagOn((Data)->Flags, FLTFL_CALLBACK_DATA_FAST_IO_OPERATION))
+#define FLT_IS_FS_FILTER_OPERATION(Data) \
+	(FlagOn((Data)->Flags, FLTFL_CALLBACK_DATA_FS_FILTER_OPERATION))
+#define FLT_IS_REISSUED_IO(Data) \
+	(FlagOn((Data)->Flags, FLTFL_CALLBACK_DATA_REISSUED_IO))
+#define FLT_IS_SYSTEM_BUFFER(Data) \
+	(FlagOn((Data)->Flags, FLTFL_CALLBACK_DATA_SYSTEM_BUFFER))
+
+#define FlagOn(_F, _SF) ((_F) & (_SF))
+#define BooleanFlagOn(F, SF) ((BOOLEAN)(((F) & (SF)) != 0))
+#define SetFlag(_F, _SF) ((_F) |= (_SF))
+#define ClearFlag(_F, _SF) ((_F) &= ~(_SF))
+
+typedef struct _FLT_RELATED_OBJECTS {
+	USHORT Size;
+	USHORT TransactionContext;
+	PFLT_FILTER Filter;
+	PFLT_VOLUME Volume;
+	PFLT_INSTANCE Instance;
+	PFILE_OBJECT FileObject;
+	PKTRANSACTION Transaction;
+} FLT_RELATED_OBJECTS, *PFLT_RELATED_OBJECTS;
+typedef const FLT_RELATED_OBJECTS *PCFLT_RELATED_OBJECTS;
+
+/* ---- Callback return values and flags ------------------------------------------ */
+
+typedef enum _FLT_PREOP_CALLBACK_STATUS {
+	FLT_PREOP_SUCCESS_WITH_CALLBACK,
+	FLT_PREOP_SUCCESS_NO_CALLBACK,
+	FLT_PREOP_PENDING,
+	FLT_PREOP_DISALLOW_FASTIO,
+	FLT_PREOP_COMPLETE,
+	FLT_PREOP_SYNCHRONIZE,
+	FLT_PREOP_DISALLOW_FSFILTER_IO
+} FLT_PREOP_CALLBACK_STATUS, *PFLT_PREOP_CALLBACK_STATUS;
+
+typedef enum _FLT_POSTOP_CALLBACK_STATUS {
+	FLT_POSTOP_FINISHED_PROCESSING,
+	FLT_POSTOP_MORE_PROCESSING_REQUIRED,
+	FLT_POSTOP_DISALLOW_FSFILTER_IO
+} FLT_POSTOP_CALLBACK_STATUS, *PFLT_POSTOP_CALLBACK_STATUS;
+
+typedef ULONG FLT_POST_OPERATION_FLAGS;
+#define FLTFL_POST_OPERATION_DRAINING 0x00000001
+
+typedef ULONG FLT_FILTER_UNLOAD_FLAGS;
+#define FLTFL_FILTER_UNLOAD_MANDATORY 0x00000001
+
+typedef ULONG FLT_INSTANCE_SETUP_FLAGS;
+#define FLTFL_INSTANCE_SETUP_AUTOMATIC_ATTACHMENT 0x00000001
+#define FLTFL_INSTANCE_SETUP_MANUAL_ATTACHMENT 0x00000002
+#define FLTFL_INSTANCE_SETUP_NEWLY_MOUNTED_VOLUME 0x00000004
+#define FLTFL_INSTANCE_SETUP_DETACHED_VOLUME 0x00000008
+
+typedef ULONG FLT_INSTANCE_QUERY_TEARDOWN_FLAGS;
+
+typedef ULONG FLT_INSTANCE_TEARDOWN_FLAGS;
+#define FLTFL_INSTANCE_TEARDOWN_MANUAL 0x00000001
+#define FLTFL_INSTANCE_TEARDOWN_FILTER_UNLOAD 0x00000002
+#define FLTFL_INSTANCE_TEARDOWN_MANDATORY_FILTER_UNLOAD 0x00000004
+#define FLTFL_INSTANCE_TEARDOWN_VOLUME_DISMOUNT 0x00000008
+#define FLTFL_INSTANCE_TEARDOWN_INTERNAL_ERROR 0x00000010
+
+typedef enum _FLT_FILESYSTEM_TYPE {
+	FLT_FSTYPE_UNKNOWN,
+	FLT_FSTYPE_RAW,
+	FLT_FSTYPE_NTFS,
+	FLT_FSTYPE_FAT,
+	FLT_FSTYPE_CDFS,
+	FLT_FSTYPE_UDFS,
+	FLT_FSTYPE_LANMAN,
+	FLT_FSTYPE_WEBDAV,
+	FLT_FSTYPE_RDPDR,
+	FLT_FSTYPE_NFS,
+	FLT_FSTYPE_MS_NETWARE,
+	FLT_FSTYPE_NETWARE,
+	FLT_FSTYPE_BSUDF,
+	FLT_FSTYPE_MUP,
+	FLT_FSTYPE_RSFX,
+	FLT_FSTYPE_ROXIO_UDF1,
+	FLT_FSTYPE_ROXIO_UDF2,
+	FLT_FSTYPE_ROXIO_UDF3,
+	FLT_FSTYPE_TACIT,
+	FLT_FSTYPE_FS_REC,
+	FLT_FSTYPE_INCD,
+	FLT_FSTYPE_INCD_FAT,
+	FLT_FSTYPE_EXFAT,
+	FLT_FSTYPE_PSFS,
+	FLT_FSTYPE_GPFS,
+	FLT_FSTYPE_NPFS,
+	FLT_FSTYPE_MSFS,
+	FLT_FSTYPE_CSVFS,
+	FLT_FSTYPE_REFS,
+	FLT_FSTYPE_OPENAFS,
+	FLT_FSTYPE_CIMFS,
+	/* Altitude: a local Linux file system (ext4, xfs, btrfs, tmpfs ...). */
+	FLT_FSTYPE_LINUX = 0x100
+} FLT_FILESYSTEM_TYPE, *PFLT_FILESYSTEM_TYPE;
+
+/* ---- Callback routine types --------------------------------------------------------- */
+
+typedef FLT_PREOP_CALLBACK_STATUS FLTAPI
+FLT_PRE_OPERATION_CALLBACK(PFLT_CALLBACK_DATA Data,
+			   PCFLT_RELATED_OBJECTS FltObjects,
+			   PVOID *CompletionContext);
+typedef FLT_PRE_OPERATION_CALLBACK *PFLT_PRE_OPERATION_CALLBACK;
+
+typedef FLT_POSTOP_CALLBACK_STATUS FLTAPI
+FLT_POST_OPERATION_CALLBACK(PFLT_CALLBACK_DATA Data,
+			    PCFLT_RELATED_OBJECTS FltObjects,
+			    PVOID CompletionContext,
+			    FLT_POST_OPERATION_FLAGS Flags);
+typedef FLT_POST_OPERATION_CALLBACK *PFLT_POST_OPERATION_CALLBACK;
+
+typedef NTSTATUS FLTAPI FLT_FILTER_UNLOAD_CALLBACK(FLT_FILTER_UNLOAD_FLAGS Flags);
+typedef FLT_FILTER_UNLOAD_CALLBACK *PFLT_FILTER_UNLOAD_CALLBACK;
+
+typedef NTSTATUS FLTAPI FLT_INSTANCE_SETUP_CALLBACK(
+	PCFLT_RELATED_OBJECTS FltObjects, FLT_INSTANCE_SETUP_FLAGS Flags,
+	DEVICE_TYPE VolumeDeviceType, FLT_FILESYSTEM_TYPE VolumeFilesystemType);
+typedef FLT_INSTANCE_SETUP_CALLBACK *PFLT_INSTANCE_SETUP_CALLBACK;
+
+typedef NTSTATUS FLTAPI FLT_INSTANCE_QUERY_TEARDOWN_CALLBACK(
+	PCFLT_RELATED_OBJECTS FltObjects, FLT_INSTANCE_QUERY_TEARDOWN_FLAGS Flags);
+typedef FLT_INSTANCE_QUERY_TEARDOWN_CALLBACK
+	*PFLT_INSTANCE_QUERY_TEARDOWN_CALLBACK;
+
+typedef VOID FLTAPI FLT_INSTANCE_TEARDOWN_CALLBACK(
+	PCFLT_RELATED_OBJECTS FltObjects, FLT_INSTANCE_TEARDOWN_FLAGS Reason);
+typedef FLT_INSTANCE_TEARDOWN_CALLBACK *PFLT_INSTANCE_TEARDOWN_CALLBACK;
+
+/* ---- Context registration (seed 003) ------------------------------------------------- */
+
+typedef USHORT FLT_CONTEXT_TYPE;
+#define FLT_VOLUME_CONTEXT 0x0001
+#define FLT_INSTANCE_CONTEXT 0x0002
+#define FLT_FILE_CONTEXT 0x0004
+#define FLT_STREAM_CONTEXT 0x0008
+#define FLT_STREAMHANDLE_CONTEXT 0x0010
+#define FLT_TRANSACTION_CONTEXT 0x0020
+#define FLT_SECTION_CONTEXT 0x0040
+#define FLT_CONTEXT_END 0xffff
+#define FLT_ALL_CONTEXTS                                                  \
+	(FLT_VOLUME_CONTEXT | FLT_INSTANCE_CONTEXT | FLT_FILE_CONTEXT |   \
+	 FLT_STREAM_CONTEXT | FLT_STREAMHANDLE_CONTEXT |                  \
+	 FLT_TRANSACTION_CONTEXT | FLT_SECTION_CONTEXT)
+#define FLT_VARIABLE_SIZED_CONTEXTS ((SIZE_T)-1)
+
+typedef USHORT FLT_CONTEXT_REGISTRATION_FLAGS;
+#define FLTFL_CONTEXT_REGISTRATION_NO_EXACT_SIZE_MATCH 0x0001
+
+typedef VOID FLTAPI FLT_CONTEXT_CLEANUP_CALLBACK(PFLT_CONTEXT Context,
+						 FLT_CONTEXT_TYPE ContextType);
+typedef FLT_CONTEXT_CLEANUP_CALLBACK *PFLT_CONTEXT_CLEANUP_CALLBACK;
+typedef PVOID FLTAPI FLT_CONTEXT_ALLOCATE_CALLBACK(POOL_TYPE PoolType,
+						   SIZE_T Size,
+						   FLT_CONTEXT_TYPE ContextType);
+typedef FLT_CONTEXT_ALLOCATE_CALLBACK *PFLT_CONTEXT_ALLOCATE_CALLBACK;
+typedef VOID FLTAPI FLT_CONTEXT_FREE_CALLBACK(PVOID Pool,
+					      FLT_CONTEXT_TYPE ContextType);
+typedef FLT_CONTEXT_FREE_CALLBACK *PFLT_CONTEXT_FREE_CALLBACK;
+
+typedef struct _FLT_CONTEXT_REGISTRATION {
+	FLT_CONTEXT_TYPE ContextType;
+	FLT_CONTEXT_REGISTRATION_FLAGS Flags;
+	PFLT_CONTEXT_CLEANUP_CALLBACK ContextCleanupCallback;
+	SIZE_T Size;
+	ULONG PoolTag;
+	PFLT_CONTEXT_ALLOCATE_CALLBACK ContextAllocateCallback;
+	PFLT_CONTEXT_FREE_CALLBACK ContextFreeCallback;
+	PVOID Reserved1;
+} FLT_CONTEXT_REGISTRATION, *PFLT_CONTEXT_REGISTRATION;
+typedef const FLT_CONTEXT_REGISTRATION *PCFLT_CONTEXT_REGISTRATION;
+
+/* ---- Operation and filter registration --------------------------------------------- */
+
+typedef ULONG FLT_OPERATION_REGISTRATION_FLAGS;
+#define FLTFL_OPERATION_REGISTRATION_SKIP_PAGING_IO 0x00000001
+#define FLTFL_OPERATION_REGISTRATION_SKIP_CACHED_IO 0x00000002
+#define FLTFL_OPERATION_REGISTRATION_SKIP_NON_DASD_IO 0x00000004
+#define FLTFL_OPERATION_REGISTRATION_SKIP_NON_CACHED_NON_PAGING_IO 0x00000008
+
+typedef struct _FLT_OPERATION_REGISTRATION {
+	UCHAR MajorFunction;
+	FLT_OPERATION_REGISTRATION_FLAGS Flags;
+	PFLT_PRE_OPERATION_CALLBACK PreOperation;
+	PFLT_POST_OPERATION_CALLBACK PostOperation;
+	PVOID Reserved1;
+} FLT_OPERATION_REGISTRATION, *PFLT_OPERATION_REGISTRATION;
+
+/* Name provider and transaction callbacks: accepted, stored, not called yet. */
+typedef PVOID PFLT_GENERATE_FILE_NAME;
+typedef PVOID PFLT_NORMALIZE_NAME_COMPONENT;
+typedef PVOID PFLT_NORMALIZE_CONTEXT_CLEANUP;
+typedef PVOID PFLT_TRANSACTION_NOTIFICATION_CALLBACK;
+typedef PVOID PFLT_NORMALIZE_NAME_COMPONENT_EX;
+typedef PVOID PFLT_SECTION_CONFLICT_NOTIFICATION_CALLBACK;
+
+typedef ULONG FLT_REGISTRATION_FLAGS;
+#define FLTFL_REGISTRATION_DO_NOT_SUPPORT_SERVICE_STOP 0x00000001
+#define FLTFL_REGISTRATION_SUPPORT_NPFS_MSFS 0x00000002
+#define FLTFL_REGISTRATION_SUPPORT_DAX_VOLUME 0x00000004
+#define FLTFL_REGISTRATION_SUPPORT_WCOS 0x00000008
+
+#define FLT_REGISTRATION_VERSION_0200 0x0200
+#define FLT_REGISTRATION_VERSION_0201 0x0201
+#define FLT_REGISTRATION_VERSION_0202 0x0202
+#define FLT_REGISTRATION_VERSION_0203 0x0203
+#define FLT_REGISTRATION_VERSION FLT_REGISTRATION_VERSION_0203
+
+typedef struct _FLT_REGISTRATION {
+	USHORT Size;
+	USHORT Version;
+	FLT_REGISTRATION_FLAGS Flags;
+	const FLT_CONTEXT_REGISTRATION *ContextRegistration;
+	const FLT_OPERATION_REGISTRATION *OperationRegistration;
+	PFLT_FILTER_UNLOAD_CALLBACK FilterUnloadCallback;
+	PFLT_INSTANCE_SETUP_CALLBACK InstanceSetupCallback;
+	PFLT_INSTANCE_QUERY_TEARDOWN_CALLBACK InstanceQueryTeardownCallback;
+	PFLT_INSTANCE_TEARDOWN_CALLBACK InstanceTeardownStartCallback;
+	PFLT_INSTANCE_TEARDOWN_CALLBACK InstanceTeardownCompleteCallback;
+	PFLT_GENERATE_FILE_NAME GenerateFileNameCallback;
+	PFLT_NORMALIZE_NAME_COMPONENT NormalizeNameComponentCallback;
+	PFLT_NORMALIZE_CONTEXT_CLEANUP NormalizeContextCleanupCallback;
+	/* version 0x0201 */
+	PFLT_TRANSACTION_NOTIFICATION_CALLBACK TransactionNotificationCallback;
+	/* version 0x0202 */
+	PFLT_NORMALIZE_NAME_COMPONENT_EX NormalizeNameComponentExCallback;
+	/* version 0x0203 */
+	PFLT_SECTION_CONFLICT_NOTIFICATION_CALLBACK SectionNotificationCallback;
+} FLT_REGISTRATION, *PFLT_REGISTRATION;
+
+/* ---- Filter manager routines ---------------------------------------------------------- */
+
+/*
+ * Validates Registration (Size, Version, operation table ending in
+ * IRP_MJ_OPERATION_END with known major codes, context table ending in
+ * FLT_CONTEXT_END) and returns STATUS_INVALID_PARAMETER for a bad one.
+ * Only valid during DriverEntry, with the DRIVER_OBJECT it received.
+ */
+NTSYSAPI NTSTATUS FLTAPI FltRegisterFilter(PDRIVER_OBJECT Driver,
+					   const FLT_REGISTRATION *Registration,
+					   PFLT_FILTER *RetFilter);
+NTSYSAPI NTSTATUS FLTAPI FltStartFiltering(PFLT_FILTER Filter);
+NTSYSAPI VOID FLTAPI FltUnregisterFilter(PFLT_FILTER Filter);
+
+/* "IRP_MJ_CREATE" etc.; for a minor code that names, "IRP_MN_QUERY_DIRECTORY". */
+NTSYSAPI PCHAR FLTAPI FltGetIrpName(UCHAR IrpMajorCode);
+NTSYSAPI PCHAR FLTAPI FltGetIrpMinorName(UCHAR IrpMajorCode,
+					 UCHAR IrpMinorCode);
+
+/* Requestor of an operation: the Linux process, thread and user behind it. */
+NTSYSAPI ULONG FLTAPI FltGetRequestorProcessId(PFLT_CALLBACK_DATA CallbackData);
+NTSYSAPI HANDLE FLTAPI
+FltGetRequestorProcessIdEx(PFLT_CALLBACK_DATA CallbackData);
+NTSYSAPI PEPROCESS FLTAPI
+FltGetRequestorProcess(PFLT_CALLBACK_DATA CallbackData);
+NTSYSAPI ULONG FLTAPI FltGetRequestorThreadIdLx(PFLT_CALLBACK_DATA CallbackData);
+/* Altitude: the calling user's Linux uid and primary gid. */
+NTSYSAPI NTSTATUS FLTAPI FltGetRequestorLxIds(PFLT_CALLBACK_DATA CallbackData,
+					      PULONG Uid, PULONG Gid);
+NTSYSAPI HANDLE NTAPI PsGetThreadId(PETHREAD Thread);
+NTSYSAPI HANDLE NTAPI PsGetThreadProcessId(PETHREAD Thread);
+NTSYSAPI HANDLE NTAPI PsGetProcessId(PEPROCESS Process);
+NTSYSAPI PEPROCESS NTAPI IoThreadToProcess(PETHREAD Thread);
+NTSYSAPI PEPROCESS NTAPI PsGetCurrentProcess(void);
+#define FltGetRequestorThread(Data) ((Data)->Thread)
+
+NTSYSAPI BOOLEAN FLTAPI FltIsOperationSynchronous(PFLT_CALLBACK_DATA CallbackData);
+NTSYSAPI VOID FLTAPI FltSetCallbackDataDirty(PFLT_CALLBACK_DATA Data);
+NTSYSAPI VOID FLTAPI FltClearCallbackDataDirty(PFLT_CALLBACK_DATA Data);
+NTSYSAPI BOOLEAN FLTAPI FltIsCallbackDataDirty(PFLT_CALLBACK_DATA Data);
+
+NTSYSAPI NTSTATUS FLTAPI FltGetFilterFromInstance(PFLT_INSTANCE Instance,
+						  PFLT_FILTER *RetFilter);
+NTSYSAPI NTSTATUS FLTAPI FltGetVolumeFromInstance(PFLT_INSTANCE Instance,
+						  PFLT_VOLUME *RetVolume);
+NTSYSAPI NTSTATUS FLTAPI FltObjectReference(PVOID FltObject);
+NTSYSAPI VOID FLTAPI FltObjectDereference(PVOID FltObject);
+/* \Device\<volume name>; STATUS_BUFFER_TOO_SMALL with *BufferSizeNeeded. */
+NTSYSAPI NTSTATUS FLTAPI FltGetVolumeName(PFLT_VOLUME Volume,
+					  PUNICODE_STRING VolumeName,
+					  PULONG BufferSizeNeeded);
+
+/* Push locks (reader/writer locks). */
+typedef struct _EX_PUSH_LOCK_IMPL {
+	pthread_rwlock_t Lock;
+} EX_PUSH_LOCK, *PEX_PUSH_LOCK;
+NTSYSAPI VOID FLTAPI FltInitializePushLock(PEX_PUSH_LOCK PushLock);
+NTSYSAPI VOID FLTAPI FltDeletePushLock(PEX_PUSH_LOCK PushLock);
+NTSYSAPI VOID FLTAPI FltAcquirePushLockExclusive(PEX_PUSH_LOCK PushLock);
+NTSYSAPI VOID FLTAPI FltAcquirePushLockShared(PEX_PUSH_LOCK PushLock);
+NTSYSAPI VOID FLTAPI FltReleasePushLock(PEX_PUSH_LOCK PushLock);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ALTITUDE_FLTKERNEL_H */

@@ -1,0 +1,235 @@
+/*
+ * fm.h - the filter manager's object model: filters, volumes, instances and
+ * the per-operation dispatch state.
+ *
+ * Invariants:
+ *  - A volume publishes its instances as an immutable stack snapshot
+ *    (struct fm_stack), sorted from the highest altitude down.  An operation
+ *    takes a reference on the snapshot current when it starts and uses it
+ *    until it ends, so attach and detach never change the order under a
+ *    running operation; a detached instance is torn down only after every
+ *    snapshot that contains it has drained.
+ *  - Altitudes are unique per volume.
+ *  - Per-operation state (struct fm_op_ctx) lives on the caller's stack: the
+ *    dispatch path allocates nothing and takes only the volume's snapshot
+ *    lock for the few instructions it needs to reference the snapshot.
+ *  - Objects handed to filters (PFLT_FILTER, PFLT_VOLUME, PFLT_INSTANCE) start
+ *    with struct fm_object so FltObjectReference can tell them apart.
+ */
+#ifndef ALTITUDE_FM_H
+#define ALTITUDE_FM_H
+
+#include <fltKernel.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#define FM_NAME_MAX 64
+#define FM_ALTITUDE_MAX 32
+/* The WDK's 0x00..0x1b plus the 20 negative FSFilter/fast I/O codes. */
+#define FM_MAJOR_COUNT 48
+#define FM_MAJOR_INVALID 0xff
+/* Instances a single volume can stack; one more is refused at attach. */
+#define FM_MAX_STACK 32
+
+enum fm_object_type {
+	FM_OBJ_FILTER = 0x46494c54, /* "FILT" */
+	FM_OBJ_VOLUME = 0x564f4c55, /* "VOLU" */
+	FM_OBJ_INSTANCE = 0x494e5354, /* "INST" */
+};
+
+struct fm_object {
+	enum fm_object_type type;
+	atomic_long refs;
+};
+
+struct fm_op_reg {
+	PFLT_PRE_OPERATION_CALLBACK pre;
+	PFLT_POST_OPERATION_CALLBACK post;
+	ULONG flags;
+	bool registered;
+};
+
+enum fm_filter_state {
+	FM_FILTER_REGISTERED, /* FltRegisterFilter done, not yet started */
+	FM_FILTER_STARTED, /* FltStartFiltering done: instances may attach */
+	FM_FILTER_UNREGISTERING,
+};
+
+struct fm_image;
+
+struct fm_filter {
+	struct fm_object obj;
+	char name[FM_NAME_MAX];
+	char altitude[FM_ALTITUDE_MAX]; /* default instance's altitude */
+	FLT_REGISTRATION reg; /* copy, zero beyond the version's size */
+	struct fm_op_reg ops[FM_MAJOR_COUNT];
+	PDRIVER_OBJECT driver;
+	struct fm_image *image;
+	enum fm_filter_state state;
+	FLT_FILTER_UNLOAD_FLAGS unload_flags; /* of the unload in progress */
+	pthread_mutex_t lock;
+	pthread_cond_t drained; /* signalled when obj.refs drops to 1 */
+	struct fm_filter *next; /* global filter list, under fm_global_lock */
+};
+
+struct fm_volume;
+
+struct fm_instance {
+	struct fm_object obj;
+	struct fm_filter *filter;
+	struct fm_volume *volume;
+	char name[FM_NAME_MAX];
+	char altitude[FM_ALTITUDE_MAX];
+	FLT_INSTANCE_SETUP_FLAGS setup_flags;
+	bool detaching;
+};
+
+struct fm_stack {
+	atomic_long refs; /* one for the volume while current, one per op */
+	unsigned count;
+	struct fm_instance *inst[FM_MAX_STACK]; /* highest altitude first */
+	/* Instances that registered each major function, highest first. */
+	unsigned char n_major[FM_MAJOR_COUNT];
+	unsigned char by_major[FM_MAJOR_COUNT][FM_MAX_STACK];
+	/* Caching policy derived from the registrations (see iomgr/cache.c). */
+	bool uncached_read;
+	bool uncached_query;
+};
+
+/* Hooks a volume's owner (the I/O manager) gives the core. */
+struct fm_volume_ops {
+	/* The stack changed: caching policy may need to be re-evaluated. */
+	void (*stack_changed)(struct fm_volume *vol, void *owner);
+};
+
+struct fm_volume {
+	struct fm_object obj;
+	char name[FM_NAME_MAX]; /* short name: \Device\<name> */
+	char *dos_name; /* the Linux directory the volume covers */
+	UNICODE_STRING device_name; /* L"\\Device\\<name>" */
+	FLT_FILESYSTEM_TYPE fs_type;
+	pthread_rwlock_t stack_lock; /* guards the stack pointer only */
+	struct fm_stack *stack;
+	pthread_mutex_t attach_lock; /* serialises attach and detach */
+	pthread_mutex_t drain_lock;
+	pthread_cond_t drain_cond; /* snapshot drained */
+	const struct fm_volume_ops *ops;
+	void *owner;
+	struct fm_volume *next; /* global volume list */
+};
+
+/* The Linux identity behind an operation; Data->Thread points here. */
+struct fm_requestor {
+	pid_t tid; /* the calling thread (what FUSE reports) */
+	pid_t pid; /* its process, resolved on first use; 0 = not yet */
+	uid_t uid;
+	gid_t gid;
+	mode_t umask;
+};
+
+/* Per-operation dispatch state, on the I/O manager's stack. */
+struct fm_op_ctx {
+	FLT_CALLBACK_DATA data;
+	FLT_IO_PARAMETER_BLOCK iopb;
+	struct fm_requestor *req;
+	struct fm_volume *vol;
+	struct fm_stack *stack;
+	unsigned major_idx;
+	unsigned npost;
+	struct {
+		struct fm_instance *inst;
+		PVOID context;
+	} post[FM_MAX_STACK];
+	/* Parameters as the file system saw them, restored before post. */
+	FLT_PARAMETERS fs_params;
+	PFILE_OBJECT fs_file_object;
+};
+
+/* ---- core.c: global lists and object references ---- */
+extern pthread_mutex_t fm_global_lock;
+void fm_object_init(struct fm_object *obj, enum fm_object_type type);
+void fm_object_get(struct fm_object *obj);
+/* Returns true when this put dropped the last reference. */
+bool fm_object_put(struct fm_object *obj);
+
+/* ---- altitude.c ---- */
+/* A valid altitude is decimal digits with an optional fraction ("370030.5"). */
+bool fm_altitude_valid(const char *alt);
+/* strcmp-like numeric comparison of two valid altitudes. */
+int fm_altitude_compare(const char *a, const char *b);
+
+/* ---- major.c ---- */
+static inline unsigned fm_major_index(UCHAR major)
+{
+	if (major <= IRP_MJ_MAXIMUM_FUNCTION)
+		return major;
+	if (major >= (UCHAR)-20)
+		return IRP_MJ_MAXIMUM_FUNCTION + 1 + (UCHAR)(0xff - major);
+	return FM_MAJOR_INVALID;
+}
+
+/* ---- registration.c ---- */
+struct fm_filter *fm_filter_from_driver(PDRIVER_OBJECT driver);
+void fm_filter_bind_driver(PDRIVER_OBJECT driver, struct fm_filter *pending);
+struct fm_filter *fm_filter_find(const char *name);
+/* Calls every filter's unload callback with FLTFL_FILTER_UNLOAD_MANDATORY. */
+void fm_filters_unload_all(void);
+
+/* ---- volume.c ---- */
+int fm_volume_create(const char *name, const char *dos_name,
+		     const struct fm_volume_ops *ops, void *owner,
+		     struct fm_volume **out);
+/* Tears down every instance (VOLUME_DISMOUNT) and drops the volume. */
+void fm_volume_destroy(struct fm_volume *vol);
+struct fm_volume *fm_volume_find(const char *name);
+/* Every volume, each with a reference the caller drops (FltObjectDereference). */
+size_t fm_volumes_snapshot(struct fm_volume ***out);
+/* Publishes a new snapshot built from the old one +/- one instance. */
+int fm_volume_publish(struct fm_volume *vol, struct fm_instance *add,
+		      struct fm_instance *remove);
+/* Waits until no operation uses a snapshot containing inst. */
+void fm_volume_drain(struct fm_volume *vol, struct fm_stack *old);
+struct fm_stack *fm_stack_get(struct fm_volume *vol);
+void fm_stack_put(struct fm_volume *vol, struct fm_stack *stack);
+
+/* ---- instance.c ---- */
+NTSTATUS fm_instance_attach(struct fm_filter *filter, struct fm_volume *vol,
+			    const char *instance_name, const char *altitude,
+			    FLT_INSTANCE_SETUP_FLAGS flags,
+			    struct fm_instance **out);
+/* Detach: teardown start, drain, teardown complete, release. */
+void fm_instance_detach(struct fm_instance *inst,
+			FLT_INSTANCE_TEARDOWN_FLAGS reason);
+/* Attach filter to every volume automatically (after FltStartFiltering). */
+void fm_filter_attach_all(struct fm_filter *filter);
+/* Detaches every instance of filter, on every volume. */
+void fm_filter_detach_all(struct fm_filter *filter,
+			  FLT_INSTANCE_TEARDOWN_FLAGS reason);
+/* Attach every started filter to a new volume. */
+void fm_volume_attach_all(struct fm_volume *vol);
+
+/* ---- dispatch.c ---- */
+void fm_op_init(struct fm_op_ctx *op, struct fm_volume *vol, UCHAR major,
+		UCHAR minor, PFILE_OBJECT file_object,
+		struct fm_requestor *req);
+/*
+ * Runs the pre-operation callbacks.  Returns true when the operation must
+ * go on to the file system; false when a filter completed it (the status is
+ * in op->data.IoStatus).  Either way fm_op_complete must follow.
+ */
+bool fm_op_pre(struct fm_op_ctx *op);
+/* Runs the post-operation callbacks and releases the snapshot. */
+void fm_op_complete(struct fm_op_ctx *op);
+
+static inline PFLT_PARAMETERS fm_op_params(struct fm_op_ctx *op)
+{
+	return &op->iopb.Parameters;
+}
+
+/* ---- loader glue (loader/loader.c) ---- */
+struct fm_filter *fm_filter_alloc(const char *name, const char *altitude);
+void fm_filter_free(struct fm_filter *filter);
+
+#endif /* ALTITUDE_FM_H */

@@ -1,0 +1,106 @@
+/*
+ * irpname.c - FltGetIrpName: the printable name of a major function code,
+ * including the negative FSFilter and fast I/O codes.
+ */
+#include "fltmgr/fm.h"
+
+static const char *const fm_major_names[FM_MAJOR_COUNT] = {
+	"IRP_MJ_CREATE",
+	"IRP_MJ_CREATE_NAMED_PIPE",
+	"IRP_MJ_CLOSE",
+	"IRP_MJ_READ",
+	"IRP_MJ_WRITE",
+	"IRP_MJ_QUERY_INFORMATION",
+	"IRP_MJ_SET_INFORMATION",
+	"IRP_MJ_QUERY_EA",
+	"IRP_MJ_SET_EA",
+	"IRP_MJ_FLUSH_BUFFERS",
+	"IRP_MJ_QUERY_VOLUME_INFORMATION",
+	"IRP_MJ_SET_VOLUME_INFORMATION",
+	"IRP_MJ_DIRECTORY_CONTROL",
+	"IRP_MJ_FILE_SYSTEM_CONTROL",
+	"IRP_MJ_DEVICE_CONTROL",
+	"IRP_MJ_INTERNAL_DEVICE_CONTROL",
+	"IRP_MJ_SHUTDOWN",
+	"IRP_MJ_LOCK_CONTROL",
+	"IRP_MJ_CLEANUP",
+	"IRP_MJ_CREATE_MAILSLOT",
+	"IRP_MJ_QUERY_SECURITY",
+	"IRP_MJ_SET_SECURITY",
+	"IRP_MJ_POWER",
+	"IRP_MJ_SYSTEM_CONTROL",
+	"IRP_MJ_DEVICE_CHANGE",
+	"IRP_MJ_QUERY_QUOTA",
+	"IRP_MJ_SET_QUOTA",
+	"IRP_MJ_PNP",
+	/* (UCHAR)-1 .. (UCHAR)-20 */
+	"IRP_MJ_ACQUIRE_FOR_SECTION_SYNCHRONIZATION",
+	"IRP_MJ_RELEASE_FOR_SECTION_SYNCHRONIZATION",
+	"IRP_MJ_ACQUIRE_FOR_MOD_WRITE",
+	"IRP_MJ_RELEASE_FOR_MOD_WRITE",
+	"IRP_MJ_ACQUIRE_FOR_CC_FLUSH",
+	"IRP_MJ_RELEASE_FOR_CC_FLUSH",
+	"IRP_MJ_QUERY_OPEN",
+	"IRP_MJ_UNKNOWN",
+	"IRP_MJ_UNKNOWN",
+	"IRP_MJ_UNKNOWN",
+	"IRP_MJ_UNKNOWN",
+	"IRP_MJ_UNKNOWN",
+	"IRP_MJ_FAST_IO_CHECK_IF_POSSIBLE",
+	"IRP_MJ_NETWORK_QUERY_OPEN",
+	"IRP_MJ_MDL_READ",
+	"IRP_MJ_MDL_READ_COMPLETE",
+	"IRP_MJ_PREPARE_MDL_WRITE",
+	"IRP_MJ_MDL_WRITE_COMPLETE",
+	"IRP_MJ_VOLUME_MOUNT",
+	"IRP_MJ_VOLUME_DISMOUNT",
+};
+
+PCHAR FLTAPI FltGetIrpName(UCHAR IrpMajorCode)
+{
+	unsigned idx = fm_major_index(IrpMajorCode);
+
+	if (idx == FM_MAJOR_INVALID)
+		return (PCHAR) "IRP_MJ_UNKNOWN";
+	return (PCHAR)fm_major_names[idx];
+}
+
+PCHAR FLTAPI FltGetIrpMinorName(UCHAR IrpMajorCode, UCHAR IrpMinorCode)
+{
+	switch (IrpMajorCode) {
+	case IRP_MJ_DIRECTORY_CONTROL:
+		switch (IrpMinorCode) {
+		case IRP_MN_QUERY_DIRECTORY:
+			return (PCHAR) "IRP_MN_QUERY_DIRECTORY";
+		case IRP_MN_NOTIFY_CHANGE_DIRECTORY:
+			return (PCHAR) "IRP_MN_NOTIFY_CHANGE_DIRECTORY";
+		}
+		break;
+	case IRP_MJ_LOCK_CONTROL:
+		switch (IrpMinorCode) {
+		case IRP_MN_LOCK:
+			return (PCHAR) "IRP_MN_LOCK";
+		case IRP_MN_UNLOCK_SINGLE:
+			return (PCHAR) "IRP_MN_UNLOCK_SINGLE";
+		case IRP_MN_UNLOCK_ALL:
+			return (PCHAR) "IRP_MN_UNLOCK_ALL";
+		case IRP_MN_UNLOCK_ALL_BY_KEY:
+			return (PCHAR) "IRP_MN_UNLOCK_ALL_BY_KEY";
+		}
+		break;
+	case IRP_MJ_FILE_SYSTEM_CONTROL:
+		switch (IrpMinorCode) {
+		case IRP_MN_USER_FS_REQUEST:
+			return (PCHAR) "IRP_MN_USER_FS_REQUEST";
+		case IRP_MN_MOUNT_VOLUME:
+			return (PCHAR) "IRP_MN_MOUNT_VOLUME";
+		}
+		break;
+	case IRP_MJ_READ:
+	case IRP_MJ_WRITE:
+		if (IrpMinorCode == IRP_MN_NORMAL)
+			return (PCHAR) "IRP_MN_NORMAL";
+		break;
+	}
+	return (PCHAR) "IRP_MN_UNKNOWN";
+}

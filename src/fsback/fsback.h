@@ -1,0 +1,95 @@
+/*
+ * fsback.h - the file system back end: the directory under a volume,
+ * reached only through file descriptors opened before the mount covered it.
+ *
+ * Every inode the kernel knows about has an O_PATH descriptor and a lookup
+ * count (the FUSE protocol's nlookup); it is closed when the kernel forgets
+ * it.  Each inode also remembers the parent and name it was last reached by,
+ * which is how the I/O manager names files for filters.  All calls return 0
+ * or a byte count on success and -errno on failure.  Permission checks are
+ * the kernel's (default_permissions): the daemon acts as root underneath and
+ * gives new files the caller's ownership explicitly.
+ */
+#ifndef ALTITUDE_FSBACK_H
+#define ALTITUDE_FSBACK_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+struct fsb_inode {
+	int fd; /* O_PATH */
+	dev_t dev;
+	ino_t ino;
+	mode_t type; /* S_IFMT bits */
+	uint64_t nlookup; /* under fs->lock */
+	struct fsb_inode *parent; /* referenced through nlookup of parent */
+	char *name; /* last name it was reached by; NULL for the root */
+	struct fsb_inode *hnext;
+	void *stream; /* per-stream state of the filter manager */
+};
+
+struct fsb_fs {
+	struct fsb_inode root;
+	pthread_mutex_t lock;
+	struct fsb_inode **buckets;
+	size_t nbuckets;
+	size_t count;
+	int proc_fd; /* /proc/self/fd, to reopen O_PATH descriptors */
+};
+
+/* Who creates a file: ownership is set to this after creation. */
+struct fsb_owner {
+	uid_t uid;
+	gid_t gid;
+};
+
+int fsb_init(struct fsb_fs *fs, int root_fd);
+void fsb_destroy(struct fsb_fs *fs);
+
+/* Finds or creates the inode of parent/name; counts one lookup. */
+int fsb_lookup(struct fsb_fs *fs, struct fsb_inode *parent, const char *name,
+	       struct stat *st, struct fsb_inode **out);
+/* Finds the inode of an open descriptor (after create/mkdir...). */
+int fsb_lookup_fd(struct fsb_fs *fs, struct fsb_inode *parent,
+		  const char *name, int fd, struct stat *st,
+		  struct fsb_inode **out);
+void fsb_forget(struct fsb_fs *fs, struct fsb_inode *in, uint64_t nlookup);
+/* The inode currently in the table for (dev, ino), or NULL. No reference. */
+struct fsb_inode *fsb_find(struct fsb_fs *fs, dev_t dev, ino_t ino);
+/* Records that parent/name now names what was at its old place. */
+void fsb_renamed(struct fsb_fs *fs, struct fsb_inode *newparent,
+		 const char *newname);
+
+/* "/dir/file" of in (plus "/child" when child is given); -ENAMETOOLONG. */
+ssize_t fsb_path(struct fsb_fs *fs, const struct fsb_inode *in,
+		 const char *child, char *buf, size_t cap);
+
+/* Opens in with flags through /proc/self/fd. */
+int fsb_open(struct fsb_fs *fs, const struct fsb_inode *in, int flags);
+int fsb_stat(const struct fsb_inode *in, struct stat *st);
+
+/* Creation: a regular file (returns an open fd), directory, node, symlink. */
+int fsb_create(struct fsb_fs *fs, struct fsb_inode *parent, const char *name,
+	       int flags, mode_t mode, const struct fsb_owner *who,
+	       bool *created);
+int fsb_mknod(struct fsb_fs *fs, struct fsb_inode *parent, const char *name,
+	      mode_t mode, dev_t rdev, const char *link_target,
+	      const struct fsb_owner *who);
+/* The caller's umask applies unless the parent has a default ACL. */
+mode_t fsb_apply_umask(const struct fsb_inode *parent, mode_t mode,
+		       mode_t umask);
+
+int fsb_chmod(struct fsb_fs *fs, const struct fsb_inode *in, int fd,
+	      mode_t mode);
+int fsb_chown(struct fsb_fs *fs, const struct fsb_inode *in, int fd,
+	      uid_t uid, gid_t gid);
+int fsb_truncate(struct fsb_fs *fs, const struct fsb_inode *in, int fd,
+		 off_t size);
+int fsb_utimens(struct fsb_fs *fs, const struct fsb_inode *in, int fd,
+		const struct timespec tv[2]);
+ssize_t fsb_readlink(const struct fsb_inode *in, char *buf, size_t cap);
+
+#endif /* ALTITUDE_FSBACK_H */

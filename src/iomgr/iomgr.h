@@ -1,0 +1,178 @@
+/*
+ * iomgr.h - the I/O manager: FUSE low-level requests become FLT_CALLBACK_DATA
+ * for the filter stack, then operations on the back end, then FUSE replies.
+ *
+ * Every handler follows one shape: io_begin (callback data on the stack,
+ * the file object, the requestor), io_pre (pre callbacks, unless no instance
+ * registered the major function), the file system step reading the
+ * parameters the filters may have changed, io_post (post callbacks), and
+ * exactly one FUSE reply derived from IoStatus.  docs/irp-mapping.md is the
+ * table of which request becomes which IRP.
+ */
+#ifndef ALTITUDE_IOMGR_H
+#define ALTITUDE_IOMGR_H
+
+#define FUSE_USE_VERSION 314
+#include <fuse_lowlevel.h>
+
+#include "fltmgr/fm.h"
+#include "fsback/fsback.h"
+
+#include <dirent.h>
+#include <stdbool.h>
+
+/* Longest volume-relative name a filter sees, in UTF-16 code units. */
+#define IO_NAME_MAX 4096
+
+struct io_volume {
+	struct fm_volume *fm;
+	struct fsb_fs fs;
+	struct fuse_session *se;
+	char *mountpoint;
+	char *name;
+	int root_fd;
+	pthread_t thread;
+	bool thread_started;
+	unsigned conn_id; /* /sys/fs/fuse/connections/<id> */
+	int loop_status;
+};
+
+/* An open file: a Linux open file description and its FILE_OBJECT. */
+struct io_file {
+	FILE_OBJECT fo;
+	int fd;
+	int flags;
+	struct fsb_inode *inode;
+	DIR *dir;
+	off_t dir_offset; /* where dir stands, in telldir cookies */
+	WCHAR *name_buf;
+	bool direct; /* every read reaches the stack (FOPEN_DIRECT_IO) */
+};
+
+struct io_op {
+	struct fm_op_ctx fm;
+	struct fm_requestor req;
+	struct io_volume *v;
+	bool wanted; /* some instance registered this major function */
+	struct io_file tmp; /* transient file object for operations by path */
+	WCHAR name[IO_NAME_MAX];
+};
+
+static inline struct io_volume *io_vol(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+static inline struct fsb_inode *io_inode(struct io_volume *v, fuse_ino_t ino)
+{
+	return ino == FUSE_ROOT_ID ? &v->fs.root
+				   : (struct fsb_inode *)(uintptr_t)ino;
+}
+
+static inline struct io_file *io_file(struct fuse_file_info *fi)
+{
+	return fi ? (struct io_file *)(uintptr_t)fi->fh : NULL;
+}
+
+static inline NTSTATUS io_status(struct io_op *op)
+{
+	return op->fm.data.IoStatus.Status;
+}
+
+static inline PFLT_PARAMETERS io_params(struct io_op *op)
+{
+	return &op->fm.iopb.Parameters;
+}
+
+/* ---- op.c: the common shape ---- */
+void io_begin(struct io_op *op, fuse_req_t req, UCHAR major, UCHAR minor,
+	      struct fsb_inode *inode, const char *child, struct io_file *file);
+bool io_pre(struct io_op *op);
+void io_post(struct io_op *op);
+/* Records the file system's result: err < 0 is -errno. */
+void io_done(struct io_op *op, int err, ULONG_PTR information);
+/* errno for the reply (0 on success). */
+int io_errno(struct io_op *op);
+/* Volume-relative name "\dir\file" of inode (+ child) into us/buf. */
+void io_name(struct io_volume *v, struct fsb_inode *inode, const char *child,
+	     UNICODE_STRING *us, WCHAR *buf, size_t cap);
+/* Operations on already-open files for CLEANUP/CLOSE. */
+struct io_file *io_file_new(struct fsb_inode *inode);
+/* Names f (volume-relative) if any instance is attached under op. */
+void io_file_name(struct io_op *op, struct io_file *f, struct fsb_inode *inode,
+		  const char *child);
+void io_file_free(struct io_file *f);
+void io_close_file(struct io_volume *v, fuse_req_t req, struct io_file *f);
+void io_cleanup_close_transient(struct io_op *op, fuse_req_t req);
+
+/* ---- attr.c ---- */
+void io_stat_to_lx(const struct stat *st, FILE_STAT_LX_INFORMATION *lx);
+/* Back to struct stat; fields the filters left alone keep orig's precision. */
+void io_lx_to_stat(const FILE_STAT_LX_INFORMATION *lx, const struct stat *orig,
+		   struct stat *out);
+LONGLONG io_ts_to_nt(const struct timespec *ts);
+void io_nt_to_ts(LONGLONG nt, struct timespec *ts);
+/* Attribute timeout for replies under the current stack. */
+double io_attr_timeout(struct io_volume *v);
+double io_entry_timeout(struct io_volume *v);
+bool io_uncached_read(struct io_volume *v);
+/* Fills e for parent/name after a successful creation or lookup. */
+int io_make_entry(struct io_volume *v, struct fsb_inode *parent,
+		  const char *name, struct fuse_entry_param *e);
+
+/* ---- handlers, one file per concern ---- */
+extern const struct fuse_lowlevel_ops io_ops;
+void io_op_lookup(fuse_req_t, fuse_ino_t, const char *);
+void io_op_forget(fuse_req_t, fuse_ino_t, uint64_t);
+void io_op_forget_multi(fuse_req_t, size_t, struct fuse_forget_data *);
+void io_op_getattr(fuse_req_t, fuse_ino_t, struct fuse_file_info *);
+void io_op_setattr(fuse_req_t, fuse_ino_t, struct stat *, int,
+		   struct fuse_file_info *);
+void io_op_readlink(fuse_req_t, fuse_ino_t);
+void io_op_mknod(fuse_req_t, fuse_ino_t, const char *, mode_t, dev_t);
+void io_op_mkdir(fuse_req_t, fuse_ino_t, const char *, mode_t);
+void io_op_symlink(fuse_req_t, const char *, fuse_ino_t, const char *);
+void io_op_unlink(fuse_req_t, fuse_ino_t, const char *);
+void io_op_rmdir(fuse_req_t, fuse_ino_t, const char *);
+void io_op_rename(fuse_req_t, fuse_ino_t, const char *, fuse_ino_t,
+		  const char *, unsigned int);
+void io_op_link(fuse_req_t, fuse_ino_t, fuse_ino_t, const char *);
+void io_op_open(fuse_req_t, fuse_ino_t, struct fuse_file_info *);
+void io_op_create(fuse_req_t, fuse_ino_t, const char *, mode_t,
+		  struct fuse_file_info *);
+void io_op_read(fuse_req_t, fuse_ino_t, size_t, off_t, struct fuse_file_info *);
+void io_op_write_buf(fuse_req_t, fuse_ino_t, struct fuse_bufvec *, off_t,
+		     struct fuse_file_info *);
+void io_op_flush(fuse_req_t, fuse_ino_t, struct fuse_file_info *);
+void io_op_release(fuse_req_t, fuse_ino_t, struct fuse_file_info *);
+void io_op_fsync(fuse_req_t, fuse_ino_t, int, struct fuse_file_info *);
+void io_op_opendir(fuse_req_t, fuse_ino_t, struct fuse_file_info *);
+void io_op_readdir(fuse_req_t, fuse_ino_t, size_t, off_t,
+		   struct fuse_file_info *);
+void io_op_readdirplus(fuse_req_t, fuse_ino_t, size_t, off_t,
+		       struct fuse_file_info *);
+void io_op_releasedir(fuse_req_t, fuse_ino_t, struct fuse_file_info *);
+void io_op_fsyncdir(fuse_req_t, fuse_ino_t, int, struct fuse_file_info *);
+void io_op_statfs(fuse_req_t, fuse_ino_t);
+void io_op_setxattr(fuse_req_t, fuse_ino_t, const char *, const char *, size_t,
+		    int);
+void io_op_getxattr(fuse_req_t, fuse_ino_t, const char *, size_t);
+void io_op_listxattr(fuse_req_t, fuse_ino_t, size_t);
+void io_op_removexattr(fuse_req_t, fuse_ino_t, const char *);
+void io_op_fallocate(fuse_req_t, fuse_ino_t, int, off_t, off_t,
+		     struct fuse_file_info *);
+void io_op_copy_file_range(fuse_req_t, fuse_ino_t, off_t,
+			   struct fuse_file_info *, fuse_ino_t, off_t,
+			   struct fuse_file_info *, size_t, int);
+void io_op_lseek(fuse_req_t, fuse_ino_t, off_t, int, struct fuse_file_info *);
+
+/* ---- session.c ---- */
+/* Opens dir and creates the filter manager volume; nothing is mounted yet,
+ * so filters can attach before the first operation arrives. */
+int io_volume_create(const char *dir, const char *name, struct io_volume **out);
+/* Mounts FUSE over the directory and starts serving it. */
+int io_volume_start(struct io_volume *v);
+/* Unmounts, tears every instance down (VOLUME_DISMOUNT) and frees v. */
+void io_volume_unmount(struct io_volume *v);
+
+#endif /* ALTITUDE_IOMGR_H */

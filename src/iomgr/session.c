@@ -1,0 +1,216 @@
+/*
+ * session.c - mounting a volume in place and running its FUSE session.
+ *
+ * The directory is opened first and the FUSE file system mounted over it,
+ * so programs keep their paths while the daemon reaches the files beneath
+ * through the descriptor.  Mount options: default_permissions and POSIX
+ * ACLs make the kernel check every caller's rights exactly as the file
+ * system below would; allow_other lets every user in.  Byte-range locks
+ * stay in the kernel, which already arbitrates them for this machine.
+ */
+#include "iomgr/iomgr.h"
+#include "rtl/rtl.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+const struct fuse_lowlevel_ops io_ops = {
+	.init = NULL, /* set below: needs a non-const table in C */
+	.lookup = io_op_lookup,
+	.forget = io_op_forget,
+	.forget_multi = io_op_forget_multi,
+	.getattr = io_op_getattr,
+	.setattr = io_op_setattr,
+	.readlink = io_op_readlink,
+	.mknod = io_op_mknod,
+	.mkdir = io_op_mkdir,
+	.symlink = io_op_symlink,
+	.unlink = io_op_unlink,
+	.rmdir = io_op_rmdir,
+	.rename = io_op_rename,
+	.link = io_op_link,
+	.open = io_op_open,
+	.create = io_op_create,
+	.read = io_op_read,
+	.write_buf = io_op_write_buf,
+	.flush = io_op_flush,
+	.release = io_op_release,
+	.fsync = io_op_fsync,
+	.opendir = io_op_opendir,
+	.readdir = io_op_readdir,
+	.readdirplus = io_op_readdirplus,
+	.releasedir = io_op_releasedir,
+	.fsyncdir = io_op_fsyncdir,
+	.statfs = io_op_statfs,
+	.setxattr = io_op_setxattr,
+	.getxattr = io_op_getxattr,
+	.listxattr = io_op_listxattr,
+	.removexattr = io_op_removexattr,
+	.fallocate = io_op_fallocate,
+	.copy_file_range = io_op_copy_file_range,
+	.lseek = io_op_lseek,
+};
+
+static void io_init(void *userdata, struct fuse_conn_info *conn)
+{
+	struct io_volume *v = userdata;
+
+	if (conn->capable & FUSE_CAP_POSIX_ACL)
+		conn->want |= FUSE_CAP_POSIX_ACL;
+	if (conn->capable & FUSE_CAP_DONT_MASK)
+		conn->want |= FUSE_CAP_DONT_MASK;
+	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
+		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+	if (conn->capable & FUSE_CAP_SPLICE_WRITE)
+		conn->want |= FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE;
+	if (conn->capable & FUSE_CAP_SPLICE_READ)
+		conn->want |= FUSE_CAP_SPLICE_READ;
+	conn->want &= ~(FUSE_CAP_POSIX_LOCKS | FUSE_CAP_FLOCK_LOCKS |
+			FUSE_CAP_WRITEBACK_CACHE);
+	rtl_log(LOG_INFO, "volume %s: FUSE protocol %u.%u, posix acl %s", v->name,
+		conn->proto_major, conn->proto_minor,
+		(conn->want & FUSE_CAP_POSIX_ACL) ? "on" : "off");
+}
+
+static void *io_loop(void *arg)
+{
+	struct io_volume *v = arg;
+	struct fuse_loop_config *cfg = fuse_loop_cfg_create();
+
+	if (!cfg) {
+		v->loop_status = -ENOMEM;
+		return NULL;
+	}
+	fuse_loop_cfg_set_max_threads(cfg, 16);
+	fuse_loop_cfg_set_idle_threads(cfg, 4);
+	v->loop_status = fuse_session_loop_mt(v->se, cfg);
+	fuse_loop_cfg_destroy(cfg);
+	return NULL;
+}
+
+static const struct fm_volume_ops io_volume_ops = { .stack_changed = NULL };
+
+int io_volume_create(const char *dir, const char *name, struct io_volume **out)
+{
+	struct io_volume *v = calloc(1, sizeof(*v));
+	int err;
+
+	if (!v)
+		return -ENOMEM;
+	v->mountpoint = realpath(dir, NULL);
+	v->name = strdup(name);
+	if (!v->mountpoint || !v->name) {
+		err = v->mountpoint ? -ENOMEM : -errno;
+		goto out_free;
+	}
+	v->root_fd = open(v->mountpoint, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (v->root_fd < 0) {
+		err = -errno;
+		goto out_free;
+	}
+	err = fsb_init(&v->fs, v->root_fd);
+	if (err)
+		goto out_close;
+	err = fm_volume_create(name, v->mountpoint, &io_volume_ops, v, &v->fm);
+	if (err)
+		goto out_fs;
+	*out = v;
+	return 0;
+
+out_fs:
+	fsb_destroy(&v->fs);
+out_close:
+	close(v->root_fd);
+out_free:
+	free(v->mountpoint);
+	free(v->name);
+	free(v);
+	return err;
+}
+
+int io_volume_start(struct io_volume *v)
+{
+	static struct fuse_lowlevel_ops ops;
+	char opts[512];
+	char *argv[] = { "fltmgrd", "-o", opts, NULL };
+	struct fuse_args args = FUSE_ARGS_INIT(3, argv);
+	struct stat st;
+	int err;
+
+	ops = io_ops;
+	ops.init = io_init;
+	snprintf(opts, sizeof(opts),
+		 "default_permissions,allow_other,fsname=altitude:%s,subtype=altitude",
+		 v->name);
+	v->se = fuse_session_new(&args, &ops, sizeof(ops), v);
+	if (!v->se)
+		return -EINVAL;
+	if (fuse_session_mount(v->se, v->mountpoint) != 0) {
+		fuse_session_destroy(v->se);
+		v->se = NULL;
+		return -EIO;
+	}
+	if (stat(v->mountpoint, &st) == 0)
+		v->conn_id = (unsigned)st.st_dev;
+	err = pthread_create(&v->thread, NULL, io_loop, v);
+	if (err) {
+		fuse_session_unmount(v->se);
+		fuse_session_destroy(v->se);
+		v->se = NULL;
+		return -err;
+	}
+	v->thread_started = true;
+	rtl_log(LOG_INFO, "volume %s mounted on %s", v->name, v->mountpoint);
+	return 0;
+}
+
+/* Ends the session even while programs keep files open: abort the
+ * connection once the lazy unmount has had a moment to drain. */
+static void io_volume_stop(struct io_volume *v)
+{
+	struct timespec deadline;
+	char path[96];
+	int fd;
+
+	if (!v->se)
+		return;
+	fuse_session_exit(v->se);
+	fuse_session_unmount(v->se);
+	if (v->thread_started) {
+		clock_gettime(CLOCK_REALTIME, &deadline);
+		deadline.tv_sec += 2;
+		if (pthread_timedjoin_np(v->thread, NULL, &deadline) != 0) {
+			snprintf(path, sizeof(path),
+				 "/sys/fs/fuse/connections/%u/abort", v->conn_id);
+			fd = open(path, O_WRONLY | O_CLOEXEC);
+			if (fd >= 0) {
+				if (write(fd, "1", 1) < 0)
+					rtl_log(LOG_WARNING, "volume %s: abort: %m",
+						v->name);
+				close(fd);
+			}
+			pthread_join(v->thread, NULL);
+		}
+	}
+	fuse_session_destroy(v->se);
+	v->se = NULL;
+	rtl_log(LOG_INFO, "volume %s unmounted from %s", v->name, v->mountpoint);
+}
+
+void io_volume_unmount(struct io_volume *v)
+{
+	io_volume_stop(v);
+	fm_volume_destroy(v->fm);
+	fsb_destroy(&v->fs);
+	close(v->root_fd);
+	free(v->mountpoint);
+	free(v->name);
+	free(v);
+}

@@ -1,0 +1,85 @@
+#!/bin/bash
+# t_order: pre-operation callbacks run from the highest altitude down, post-
+# operation callbacks from the lowest up, each post gets its own completion
+# context back, names are volume-relative with backslashes, and an instance
+# sees only the operations it registered.
+. "$(dirname "$0")/lib.sh"
+
+printf 'hello altitude\n' >"$VOL/file.txt"
+mkdir "$VOL/dir"
+printf 'nested\n' >"$VOL/dir/a.txt"
+DLOG=$T/d.log
+
+add_filter A 385100
+add_filter B 370000
+add_filter C 320000
+# D only asked for CREATE and WRITE: it must never see anything else.
+add_filter D 310000 Operations=IRP_MJ_CREATE,IRP_MJ_WRITE LogFile="$DLOG"
+start_daemon "${FARGS[@]}"
+
+check_eq "setup called once per instance" "A B C" \
+	"$(awk '$2 == "setup" { print $1 }' "$FLOG" | sort | xargs)"
+
+out=$(cat "$VOL/file.txt" 2>&1)
+check_eq "cat through three filters returns the data" "hello altitude" "$out"
+
+FULL="A pre,B pre,C pre,C post,B post,A post"
+check_eq "IRP_MJ_CREATE: A B C pre, then C B A post" "$FULL" \
+	"$(ops_seq IRP_MJ_CREATE '\file.txt')"
+
+# Every read reaches the stack (READ registered without SKIP_CACHED_IO);
+# cat reads at least once, and each READ runs the full pattern.
+reads=$(ops_seq IRP_MJ_READ '\file.txt')
+n_reads=$(grep -o 'A pre' <<<"$reads" | wc -l)
+expect=$(for ((i = 0; i < n_reads; i++)); do printf '%s%s' "${i:+,}" "$FULL"; done)
+expect=${expect#,}
+check "IRP_MJ_READ reached the filters" test "$n_reads" -ge 1
+check_eq "IRP_MJ_READ: A B C pre, then C B A post, per read" "$expect" "$reads"
+
+check_match "post IRP_MJ_CREATE carries STATUS_SUCCESS" \
+	'^A post IRP_MJ_CREATE \\file\.txt 0x00000000$' "$(cat "$FLOG")"
+
+# CLEANUP and CLOSE come asynchronously after close() returned.
+wait_for 5 grep -qx 'A post IRP_MJ_CLOSE \\file.txt 0x[0-9A-F]*' "$FLOG"
+check_eq "IRP_MJ_CLEANUP: A B C pre, then C B A post" "$FULL" \
+	"$(ops_seq IRP_MJ_CLEANUP '\file.txt')"
+check_eq "IRP_MJ_CLOSE: A B C pre, then C B A post" "$FULL" \
+	"$(ops_seq IRP_MJ_CLOSE '\file.txt')"
+
+# Order across operations: CREATE < READ < CLEANUP < CLOSE for this file.
+order=$(awk '$1 == "A" && $2 == "pre" && $4 == "\\file.txt" { print $3 }' "$FLOG" |
+	grep -E '^IRP_MJ_(CREATE|READ|CLEANUP|CLOSE)$' | uniq | xargs)
+check_match "CREATE, READ..., CLEANUP, CLOSE in that order" \
+	'^IRP_MJ_CREATE IRP_MJ_READ( IRP_MJ_READ)* IRP_MJ_CLEANUP IRP_MJ_CLOSE$' "$order"
+
+# A name below the root, and a write.
+cat "$VOL/dir/a.txt" >/dev/null
+check_eq "IRP_MJ_CREATE of \\dir\\a.txt in altitude order" "$FULL" \
+	"$(ops_seq IRP_MJ_CREATE '\dir\a.txt')"
+printf 'more\n' >>"$VOL/file.txt"
+writes=$(ops_seq IRP_MJ_WRITE '\file.txt')
+check_eq "IRP_MJ_WRITE: A B C pre, then C B A post" "$FULL" "$writes"
+check_eq "appended data is visible" "$(printf 'hello altitude\nmore')" \
+	"$(cat "$VOL/file.txt")"
+
+# D registered CREATE and WRITE only.
+wait_for 5 grep -q 'IRP_MJ_CLOSE \\dir\\a.txt' "$FLOG"
+check_match "D saw the CREATE of \\file.txt" '^D pre IRP_MJ_CREATE \\file\.txt$' \
+	"$(cat "$DLOG")"
+check_match "D saw the WRITE of \\file.txt" '^D post IRP_MJ_WRITE \\file\.txt 0x00000000$' \
+	"$(cat "$DLOG")"
+check_nomatch "D saw nothing it did not register" \
+	'^D (pre|post) IRP_MJ_(READ|CLEANUP|CLOSE|QUERY_INFORMATION|DIRECTORY_CONTROL)' \
+	"$(cat "$DLOG")"
+check_eq "D's log is not in the shared log" "" "$(log_of D)"
+
+# ls and stat: directory control and query information follow the same order.
+ls "$VOL" >/dev/null
+check_eq "IRP_MJ_DIRECTORY_CONTROL on the root: A B C pre, C B A post" \
+	"$FULL" "$(ops_seq IRP_MJ_DIRECTORY_CONTROL '\' | cut -d, -f1-6)"
+
+stop_daemon
+check_nomatch "no post callback got a wrong completion context" 'BADCTX' \
+	"$(cat "$FLOG" "$DLOG")"
+check_eq "data on the underlying directory after stop" \
+	"$(printf 'hello altitude\nmore')" "$(cat "$VOL/file.txt")"

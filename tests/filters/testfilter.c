@@ -1,0 +1,483 @@
+/*
+ * testfilter.c - a configurable minifilter for the end-to-end tests.
+ *
+ * Built only from the public headers, as a vendor's filter would be.  All of
+ * its behaviour comes from the service's Parameters key, read once in
+ * DriverEntry through the RegistryPath it is given:
+ *
+ *   LogFile  (SZ)     append one line per callback: "<Tag> pre <IRP> <name>",
+ *                     "<Tag> post <IRP> <name> 0x%08X", and setup, teardown
+ *                     and unload lines.  Every line is a single write() on an
+ *                     O_APPEND descriptor, so lines from several instances
+ *                     and threads never interleave inside a line.
+ *   Tag      (SZ)     the first word of each line, default "t".
+ *   Operations (SZ)   "all" (default) or a comma list of IRP_MJ_* names.
+ *   OpFlags  (DWORD)  FLT_OPERATION_REGISTRATION.Flags of every entry.
+ *   DenyName, DenyMajor, DenyStatus
+ *                     complete the pre-operation of DenyMajor (default
+ *                     IRP_MJ_CREATE) with DenyStatus (default
+ *                     STATUS_ACCESS_DENIED) when the last name component is
+ *                     DenyName.
+ *   PostMajor, PostStatus
+ *                     replace a successful status with PostStatus in the
+ *                     post-operation of PostMajor.
+ *   FailDriverEntry (DWORD)  return this status from DriverEntry.
+ *   SetupStatus (DWORD)      InstanceSetupCallback's return value.
+ *
+ * Every pre-operation asks for its post-operation and passes a known
+ * completion context; a post-operation that gets anything else logs BADCTX.
+ *
+ * Deliberately absent: contexts, ports, filter-initiated I/O.  Each loaded
+ * copy of the image has its own globals, which is why plain statics work.
+ */
+#include <fltKernel.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define TF_TAG 0x74736554u /* "Test" */
+#define TF_MAGIC ((PVOID)(ULONG_PTR)0x7e57c0de)
+#define TF_NO_MAJOR 0xff
+#define TF_STR_MAX 1024
+
+DRIVER_INITIALIZE DriverEntry __attribute__((visibility("default")));
+
+static struct {
+	PFLT_FILTER filter;
+	int log_fd;
+	char tag[64];
+	char deny_name[TF_STR_MAX];
+	UCHAR deny_major;
+	NTSTATUS deny_status;
+	UCHAR post_major;
+	NTSTATUS post_status;
+	NTSTATUS setup_status;
+} tf = { .log_fd = -1, .deny_major = TF_NO_MAJOR, .post_major = TF_NO_MAJOR };
+
+/* Every major code plus IRP_MJ_OPERATION_END. */
+static FLT_OPERATION_REGISTRATION tf_ops[IRP_MJ_MAXIMUM_FUNCTION + 2];
+
+/* ---- Logging ----------------------------------------------------------- */
+
+static void tf_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void tf_log(const char *fmt, ...)
+{
+	char line[TF_STR_MAX * 4];
+	va_list ap;
+	int n;
+
+	if (tf.log_fd < 0)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n > sizeof(line) - 2)
+		n = sizeof(line) - 2;
+	line[n++] = '\n';
+	/* One write per line: O_APPEND makes it atomic with respect to others. */
+	if (write(tf.log_fd, line, (size_t)n) != n)
+		DbgPrint("testfilter %s: short log write\n", tf.tag);
+}
+
+/*
+ * The target's name in UTF-8, "-" when there is none.  Long names are
+ * truncated: the log is for tests, which use short names.
+ */
+static void tf_file_name(PFLT_CALLBACK_DATA Data, char *out, ULONG size)
+{
+	PFILE_OBJECT fo = Data->Iopb->TargetFileObject;
+	ULONG len = 0;
+	NTSTATUS st;
+
+	if (!fo || !fo->FileName.Buffer || fo->FileName.Length == 0) {
+		snprintf(out, size, "-");
+		return;
+	}
+	st = RtlUnicodeToUTF8N(out, size - 1, &len, fo->FileName.Buffer,
+			       fo->FileName.Length);
+	if (!NT_SUCCESS(st) || len >= size) {
+		snprintf(out, size, "?0x%08X", (unsigned)st);
+		return;
+	}
+	out[len] = '\0';
+}
+
+static const char *tf_irp_name(UCHAR major)
+{
+	const char *name = FltGetIrpName(major);
+
+	return name ? name : "IRP_MJ_?";
+}
+
+static const char *tf_last_component(const char *name)
+{
+	const char *slash = strrchr(name, '\\');
+
+	return slash ? slash + 1 : name;
+}
+
+/* ---- Operation callbacks ------------------------------------------------- */
+
+static FLT_PREOP_CALLBACK_STATUS FLTAPI
+tf_pre(PFLT_CALLBACK_DATA Data, PCFLT_RELATED_OBJECTS FltObjects,
+       PVOID *CompletionContext)
+{
+	UCHAR major = Data->Iopb->MajorFunction;
+	char name[TF_STR_MAX];
+
+	UNREFERENCED_PARAMETER(FltObjects);
+	tf_file_name(Data, name, sizeof(name));
+	tf_log("%s pre %s %s", tf.tag, tf_irp_name(major), name);
+
+	if (major == tf.deny_major && tf.deny_name[0] &&
+	    strcmp(tf_last_component(name), tf.deny_name) == 0) {
+		Data->IoStatus.Status = tf.deny_status;
+		Data->IoStatus.Information = 0;
+		return FLT_PREOP_COMPLETE;
+	}
+	*CompletionContext = TF_MAGIC;
+	return FLT_PREOP_SUCCESS_WITH_CALLBACK;
+}
+
+static FLT_POSTOP_CALLBACK_STATUS FLTAPI
+tf_post(PFLT_CALLBACK_DATA Data, PCFLT_RELATED_OBJECTS FltObjects,
+	PVOID CompletionContext, FLT_POST_OPERATION_FLAGS Flags)
+{
+	UCHAR major = Data->Iopb->MajorFunction;
+	char name[TF_STR_MAX];
+
+	UNREFERENCED_PARAMETER(FltObjects);
+	UNREFERENCED_PARAMETER(Flags);
+	tf_file_name(Data, name, sizeof(name));
+	tf_log("%s post %s %s 0x%08X", tf.tag, tf_irp_name(major), name,
+	       (unsigned)Data->IoStatus.Status);
+	if (CompletionContext != TF_MAGIC)
+		tf_log("%s BADCTX %s %s %p", tf.tag, tf_irp_name(major), name,
+		       CompletionContext);
+
+	if (major == tf.post_major && NT_SUCCESS(Data->IoStatus.Status)) {
+		Data->IoStatus.Status = tf.post_status;
+		Data->IoStatus.Information = 0;
+	}
+	return FLT_POSTOP_FINISHED_PROCESSING;
+}
+
+/* ---- Instance and filter callbacks ----------------------------------------- */
+
+static NTSTATUS FLTAPI tf_instance_setup(PCFLT_RELATED_OBJECTS FltObjects,
+					 FLT_INSTANCE_SETUP_FLAGS Flags,
+					 DEVICE_TYPE VolumeDeviceType,
+					 FLT_FILESYSTEM_TYPE VolumeFilesystemType)
+{
+	UNREFERENCED_PARAMETER(FltObjects);
+	UNREFERENCED_PARAMETER(VolumeDeviceType);
+	UNREFERENCED_PARAMETER(VolumeFilesystemType);
+	tf_log("%s setup 0x%X", tf.tag, (unsigned)Flags);
+	return tf.setup_status;
+}
+
+static NTSTATUS FLTAPI tf_query_teardown(PCFLT_RELATED_OBJECTS FltObjects,
+					 FLT_INSTANCE_QUERY_TEARDOWN_FLAGS Flags)
+{
+	UNREFERENCED_PARAMETER(FltObjects);
+	UNREFERENCED_PARAMETER(Flags);
+	return STATUS_SUCCESS;
+}
+
+static VOID FLTAPI tf_teardown_start(PCFLT_RELATED_OBJECTS FltObjects,
+				     FLT_INSTANCE_TEARDOWN_FLAGS Reason)
+{
+	UNREFERENCED_PARAMETER(FltObjects);
+	tf_log("%s teardown-start 0x%X", tf.tag, (unsigned)Reason);
+}
+
+static VOID FLTAPI tf_teardown_complete(PCFLT_RELATED_OBJECTS FltObjects,
+					FLT_INSTANCE_TEARDOWN_FLAGS Reason)
+{
+	UNREFERENCED_PARAMETER(FltObjects);
+	tf_log("%s teardown-complete 0x%X", tf.tag, (unsigned)Reason);
+}
+
+/*
+ * FltUnregisterFilter returns once every instance has been torn down, so
+ * logging after it puts "unload" after the teardown lines; a filter manager
+ * that returned early would show up as teardown lines after "unload".
+ */
+static NTSTATUS FLTAPI tf_unload(FLT_FILTER_UNLOAD_FLAGS Flags)
+{
+	UNREFERENCED_PARAMETER(Flags);
+	FltUnregisterFilter(tf.filter);
+	tf.filter = NULL;
+	tf_log("%s unload", tf.tag);
+	if (tf.log_fd >= 0) {
+		close(tf.log_fd);
+		tf.log_fd = -1;
+	}
+	return STATUS_SUCCESS;
+}
+
+/* ---- Parameters ----------------------------------------------------------------- */
+
+static NTSTATUS tf_open_parameters(PUNICODE_STRING RegistryPath, PHANDLE Key)
+{
+	UNICODE_STRING params = RTL_CONSTANT_STRING(L"Parameters");
+	OBJECT_ATTRIBUTES oa;
+	HANDLE service;
+	NTSTATUS st;
+
+	InitializeObjectAttributes(&oa, RegistryPath,
+				   OBJ_KERNEL_HANDLE | OBJ_CASE_INSENSITIVE,
+				   NULL, NULL);
+	st = ZwOpenKey(&service, KEY_READ, &oa);
+	if (!NT_SUCCESS(st))
+		return st;
+	InitializeObjectAttributes(&oa, &params,
+				   OBJ_KERNEL_HANDLE | OBJ_CASE_INSENSITIVE,
+				   service, NULL);
+	st = ZwOpenKey(Key, KEY_READ, &oa);
+	ZwClose(service);
+	return st;
+}
+
+/* The value's partial information in pool the caller frees, or NULL. */
+static PKEY_VALUE_PARTIAL_INFORMATION tf_query(HANDLE Key, PCWSTR Name)
+{
+	PKEY_VALUE_PARTIAL_INFORMATION info;
+	UNICODE_STRING name;
+	ULONG size = sizeof(*info) + 256, needed = 0;
+	NTSTATUS st;
+
+	if (!Key)
+		return NULL;
+	RtlInitUnicodeString(&name, Name);
+	for (int attempt = 0; attempt < 3; attempt++) {
+		info = ExAllocatePoolZero(PagedPool, size, TF_TAG);
+		if (!info)
+			return NULL;
+		st = ZwQueryValueKey(Key, &name, KeyValuePartialInformation,
+				     info, size, &needed);
+		if (NT_SUCCESS(st))
+			return info;
+		ExFreePoolWithTag(info, TF_TAG);
+		if ((st != STATUS_BUFFER_OVERFLOW &&
+		     st != STATUS_BUFFER_TOO_SMALL) || needed <= size)
+			return NULL;
+		size = needed;
+	}
+	return NULL;
+}
+
+/* A REG_SZ value as UTF-8 in out; false (out untouched) if absent. */
+static BOOLEAN tf_query_sz(HANDLE Key, PCWSTR Name, char *out, ULONG size)
+{
+	PKEY_VALUE_PARTIAL_INFORMATION info = tf_query(Key, Name);
+	const WCHAR *w;
+	ULONG bytes, len = 0;
+	BOOLEAN ok = FALSE;
+
+	if (!info)
+		return FALSE;
+	if (info->Type == REG_SZ || info->Type == REG_EXPAND_SZ) {
+		w = (const WCHAR *)info->Data;
+		bytes = info->DataLength & ~1u;
+		while (bytes >= 2 && w[bytes / 2 - 1] == UNICODE_NULL)
+			bytes -= 2;
+		if (NT_SUCCESS(RtlUnicodeToUTF8N(out, size - 1, &len, w,
+						 bytes))) {
+			out[len] = '\0';
+			ok = TRUE;
+		}
+	}
+	ExFreePoolWithTag(info, TF_TAG);
+	return ok;
+}
+
+static BOOLEAN tf_query_dword(HANDLE Key, PCWSTR Name, ULONG *out)
+{
+	PKEY_VALUE_PARTIAL_INFORMATION info = tf_query(Key, Name);
+	BOOLEAN ok = FALSE;
+
+	if (!info)
+		return FALSE;
+	if (info->Type == REG_DWORD && info->DataLength >= sizeof(ULONG)) {
+		memcpy(out, info->Data, sizeof(ULONG));
+		ok = TRUE;
+	}
+	ExFreePoolWithTag(info, TF_TAG);
+	return ok;
+}
+
+static UCHAR tf_major_from_name(const char *name)
+{
+	for (UCHAR m = 0; m <= IRP_MJ_MAXIMUM_FUNCTION; m++) {
+		const char *irp = FltGetIrpName(m);
+
+		if (irp && strcmp(irp, name) == 0)
+			return m;
+	}
+	return TF_NO_MAJOR;
+}
+
+static void tf_add_op(ULONG *count, UCHAR major, ULONG flags)
+{
+	for (ULONG i = 0; i < *count; i++)
+		if (tf_ops[i].MajorFunction == major)
+			return;
+	tf_ops[*count] = (FLT_OPERATION_REGISTRATION){
+		.MajorFunction = major,
+		.Flags = flags,
+		.PreOperation = tf_pre,
+		.PostOperation = tf_post,
+	};
+	(*count)++;
+}
+
+/* Fills tf_ops from "all" or "IRP_MJ_A,IRP_MJ_B"; unknown names fail. */
+static NTSTATUS tf_build_ops(const char *list, ULONG flags)
+{
+	char copy[TF_STR_MAX], *save = NULL, *tok;
+	ULONG count = 0;
+
+	if (strcmp(list, "all") == 0) {
+		for (UCHAR m = 0; m <= IRP_MJ_MAXIMUM_FUNCTION; m++)
+			tf_add_op(&count, m, flags);
+	} else {
+		snprintf(copy, sizeof(copy), "%s", list);
+		for (tok = strtok_r(copy, ", ", &save); tok;
+		     tok = strtok_r(NULL, ", ", &save)) {
+			UCHAR m = tf_major_from_name(tok);
+
+			if (m == TF_NO_MAJOR) {
+				DbgPrint("testfilter %s: unknown operation %s\n",
+					 tf.tag, tok);
+				return STATUS_INVALID_PARAMETER;
+			}
+			tf_add_op(&count, m, flags);
+		}
+	}
+	tf_ops[count] = (FLT_OPERATION_REGISTRATION){
+		.MajorFunction = IRP_MJ_OPERATION_END
+	};
+	return STATUS_SUCCESS;
+}
+
+static NTSTATUS tf_major_param(HANDLE Key, PCWSTR Name, UCHAR *out)
+{
+	char value[TF_STR_MAX];
+
+	if (!tf_query_sz(Key, Name, value, sizeof(value)))
+		return STATUS_SUCCESS;
+	*out = tf_major_from_name(value);
+	if (*out == TF_NO_MAJOR) {
+		DbgPrint("testfilter %s: unknown operation %s\n", tf.tag, value);
+		return STATUS_INVALID_PARAMETER;
+	}
+	return STATUS_SUCCESS;
+}
+
+/* Reads everything but LogFile into tf and tf_ops. */
+static NTSTATUS tf_read_parameters(HANDLE Key, ULONG *fail)
+{
+	char ops[TF_STR_MAX] = "all";
+	ULONG flags = 0, v;
+	NTSTATUS st;
+
+	snprintf(tf.tag, sizeof(tf.tag), "t");
+	tf_query_sz(Key, L"Tag", tf.tag, sizeof(tf.tag));
+	tf_query_sz(Key, L"Operations", ops, sizeof(ops));
+	tf_query_dword(Key, L"OpFlags", &flags);
+	*fail = 0;
+	tf_query_dword(Key, L"FailDriverEntry", fail);
+
+	tf.deny_status = STATUS_ACCESS_DENIED;
+	if (tf_query_dword(Key, L"DenyStatus", &v))
+		tf.deny_status = (NTSTATUS)v;
+	if (tf_query_sz(Key, L"DenyName", tf.deny_name, sizeof(tf.deny_name)))
+		tf.deny_major = IRP_MJ_CREATE;
+	st = tf_major_param(Key, L"DenyMajor", &tf.deny_major);
+	if (!NT_SUCCESS(st))
+		return st;
+
+	tf.post_status = STATUS_SUCCESS;
+	if (tf_query_dword(Key, L"PostStatus", &v))
+		tf.post_status = (NTSTATUS)v;
+	st = tf_major_param(Key, L"PostMajor", &tf.post_major);
+	if (!NT_SUCCESS(st))
+		return st;
+
+	tf.setup_status = STATUS_SUCCESS;
+	if (tf_query_dword(Key, L"SetupStatus", &v))
+		tf.setup_status = (NTSTATUS)v;
+
+	return tf_build_ops(ops, flags);
+}
+
+static const FLT_REGISTRATION tf_registration = {
+	.Size = sizeof(FLT_REGISTRATION),
+	.Version = FLT_REGISTRATION_VERSION,
+	.Flags = 0,
+	.ContextRegistration = NULL,
+	.OperationRegistration = tf_ops,
+	.FilterUnloadCallback = tf_unload,
+	.InstanceSetupCallback = tf_instance_setup,
+	.InstanceQueryTeardownCallback = tf_query_teardown,
+	.InstanceTeardownStartCallback = tf_teardown_start,
+	.InstanceTeardownCompleteCallback = tf_teardown_complete,
+};
+
+NTSTATUS DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath)
+{
+	char log_path[TF_STR_MAX];
+	HANDLE key = NULL;
+	ULONG fail = 0;
+	NTSTATUS st;
+
+	/* No Parameters key simply means every default. */
+	if (!NT_SUCCESS(tf_open_parameters(RegistryPath, &key)))
+		key = NULL;
+	st = tf_read_parameters(key, &fail);
+	if (NT_SUCCESS(st) && fail)
+		st = (NTSTATUS)fail;
+	if (NT_SUCCESS(st) &&
+	    tf_query_sz(key, L"LogFile", log_path, sizeof(log_path))) {
+		tf.log_fd = open(log_path,
+				 O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+				 0644);
+		if (tf.log_fd < 0) {
+			DbgPrint("testfilter %s: cannot open %s: %s\n", tf.tag,
+				 log_path, strerror(errno));
+			st = STATUS_UNSUCCESSFUL;
+		}
+	}
+	if (key)
+		ZwClose(key);
+	if (!NT_SUCCESS(st))
+		goto out;
+
+	st = FltRegisterFilter(DriverObject, &tf_registration, &tf.filter);
+	if (!NT_SUCCESS(st))
+		goto out_close;
+	st = FltStartFiltering(tf.filter);
+	if (!NT_SUCCESS(st))
+		goto out_unregister;
+	return STATUS_SUCCESS;
+
+out_unregister:
+	FltUnregisterFilter(tf.filter);
+	tf.filter = NULL;
+out_close:
+	if (tf.log_fd >= 0) {
+		close(tf.log_fd);
+		tf.log_fd = -1;
+	}
+out:
+	return st;
+}

@@ -1,0 +1,308 @@
+/*
+ * test_rtl_status.c - NTSTATUS <-> errno and status names.
+ *
+ * The round trip errno -> NTSTATUS -> errno must be the identity for every
+ * Linux errno; the natural pairs of docs/status-mapping.md are checked one by
+ * one, and every code ntstatus.h defines must have its name.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <ntstatus.h>
+
+#include "rtl/rtl.h"
+
+static void test_round_trip_every_errno(void **state)
+{
+	(void)state;
+	for (int e = 1; e <= 133; e++) {
+		NTSTATUS s = rtl_errno_to_status(e);
+
+		assert_false(NT_SUCCESS(s));
+		assert_int_equal(rtl_status_to_errno(s), e);
+	}
+	/* Beyond the table too, up to what the facility can carry. */
+	assert_int_equal(rtl_status_to_errno(rtl_errno_to_status(4000)), 4000);
+}
+
+struct pair {
+	int err;
+	NTSTATUS status;
+};
+
+/* errno -> status, and back. */
+static const struct pair natural[] = {
+	{ EPERM, STATUS_PRIVILEGE_NOT_HELD },
+	{ ENOENT, STATUS_OBJECT_NAME_NOT_FOUND },
+	{ EIO, STATUS_IO_DEVICE_ERROR },
+	{ ENXIO, STATUS_NO_SUCH_DEVICE },
+	{ EBADF, STATUS_INVALID_HANDLE },
+	{ ENOMEM, STATUS_NO_MEMORY },
+	{ EACCES, STATUS_ACCESS_DENIED },
+	{ EFAULT, STATUS_ACCESS_VIOLATION },
+	{ EBUSY, STATUS_DEVICE_BUSY },
+	{ EEXIST, STATUS_OBJECT_NAME_COLLISION },
+	{ EXDEV, STATUS_NOT_SAME_DEVICE },
+	{ ENOTDIR, STATUS_NOT_A_DIRECTORY },
+	{ EISDIR, STATUS_FILE_IS_A_DIRECTORY },
+	{ EINVAL, STATUS_INVALID_PARAMETER },
+	{ EMFILE, STATUS_TOO_MANY_OPENED_FILES },
+	{ ETXTBSY, STATUS_SHARING_VIOLATION },
+	{ EFBIG, STATUS_FILE_TOO_LARGE },
+	{ ENOSPC, STATUS_DISK_FULL },
+	{ EROFS, STATUS_MEDIA_WRITE_PROTECTED },
+	{ EMLINK, STATUS_TOO_MANY_LINKS },
+	{ ERANGE, STATUS_BUFFER_TOO_SMALL },
+	{ EDEADLK, STATUS_POSSIBLE_DEADLOCK },
+	{ ENAMETOOLONG, STATUS_NAME_TOO_LONG },
+	{ ENOSYS, STATUS_NOT_IMPLEMENTED },
+	{ ENOTEMPTY, STATUS_DIRECTORY_NOT_EMPTY },
+	{ ELOOP, STATUS_REPARSE_POINT_NOT_RESOLVED },
+	{ ENODATA, STATUS_NONEXISTENT_EA_ENTRY },
+	{ EOPNOTSUPP, STATUS_NOT_SUPPORTED },
+	{ ENOTSUP, STATUS_NOT_SUPPORTED },
+	{ ETIMEDOUT, STATUS_IO_TIMEOUT },
+	{ EDQUOT, STATUS_DISK_QUOTA_EXCEEDED },
+	{ EINTR, STATUS_CANCELLED },
+	{ EAGAIN, STATUS_LOCK_NOT_GRANTED },
+	{ EWOULDBLOCK, STATUS_LOCK_NOT_GRANTED },
+	{ E2BIG, STATUS_EA_TOO_LARGE },
+	{ ESTALE, STATUS_FILE_DELETED },
+	{ ENOTCONN, STATUS_PORT_DISCONNECTED },
+	{ ECONNREFUSED, STATUS_CONNECTION_REFUSED },
+	{ EOVERFLOW, STATUS_INTEGER_OVERFLOW },
+	{ ENOEXEC, STATUS_INVALID_IMAGE_FORMAT },
+};
+
+static void test_natural_pairs(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(natural) / sizeof(natural[0]); i++) {
+		assert_int_equal(rtl_errno_to_status(natural[i].err),
+				 natural[i].status);
+		assert_int_equal(rtl_status_to_errno(natural[i].status),
+				 natural[i].err);
+	}
+	assert_int_equal(rtl_errno_to_status(-ENOENT),
+			 STATUS_OBJECT_NAME_NOT_FOUND);
+	assert_int_equal(rtl_errno_to_status(0), STATUS_SUCCESS);
+}
+
+/* status -> errno where several statuses share an errno. */
+static const struct pair many_to_one[] = {
+	{ EPERM, STATUS_CANNOT_DELETE },
+	{ ENOENT, STATUS_OBJECT_PATH_NOT_FOUND },
+	{ ENOENT, STATUS_NO_SUCH_FILE },
+	{ ENOENT, STATUS_DELETE_PENDING },
+	{ ENOENT, STATUS_NOT_FOUND },
+	{ EIO, STATUS_UNSUCCESSFUL },
+	{ ENOMEM, STATUS_INSUFFICIENT_RESOURCES },
+	{ EINVAL, STATUS_INVALID_PARAMETER_MIX },
+	{ EINVAL, STATUS_INVALID_INFO_CLASS },
+	{ EINVAL, STATUS_INVALID_DEVICE_REQUEST },
+	{ EINVAL, STATUS_OBJECT_NAME_INVALID },
+	{ EINVAL, STATUS_OBJECT_PATH_SYNTAX_BAD },
+	{ EINVAL, STATUS_NOT_A_REPARSE_POINT },
+	{ EDQUOT, STATUS_QUOTA_EXCEEDED },
+	{ EAGAIN, STATUS_FILE_LOCK_CONFLICT },
+	{ EBADF, STATUS_FILE_CLOSED },
+	{ ENOTDIR, STATUS_OBJECT_PATH_INVALID },
+	{ ERANGE, STATUS_BUFFER_OVERFLOW },
+	{ ENODATA, STATUS_NO_EAS_ON_FILE },
+	{ EOPNOTSUPP, STATUS_EAS_NOT_SUPPORTED },
+	{ EIO, STATUS_END_OF_FILE },
+	{ EIO, STATUS_FLT_INTERNAL_ERROR },
+	{ EIO, STATUS_FLT_NO_HANDLER_DEFINED },
+	{ EEXIST, STATUS_FLT_INSTANCE_ALTITUDE_COLLISION },
+	{ ENOENT, STATUS_FLT_FILTER_NOT_FOUND },
+	{ EBUSY, STATUS_FLT_VOLUME_ALREADY_MOUNTED },
+};
+
+static void test_many_to_one(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(many_to_one) / sizeof(many_to_one[0]);
+	     i++)
+		assert_int_equal(rtl_status_to_errno(many_to_one[i].status),
+				 many_to_one[i].err);
+}
+
+static void test_success_and_unknown(void **state)
+{
+	(void)state;
+	assert_int_equal(rtl_status_to_errno(STATUS_SUCCESS), 0);
+	assert_int_equal(rtl_status_to_errno(STATUS_TIMEOUT), 0);
+	assert_int_equal(rtl_status_to_errno(STATUS_PENDING), 0);
+	assert_int_equal(rtl_status_to_errno(STATUS_REPARSE), 0);
+	assert_int_equal(rtl_status_to_errno(STATUS_SOME_NOT_MAPPED), 0);
+	assert_int_equal(rtl_status_to_errno(STATUS_OBJECT_NAME_EXISTS), 0);
+	assert_int_equal(rtl_status_to_errno((NTSTATUS)0x40001234), 0);
+	assert_int_equal(rtl_status_to_errno((NTSTATUS)0xC0FF1234), EIO);
+	assert_int_equal(rtl_status_to_errno((NTSTATUS)0x80001234), EIO);
+	assert_int_equal(rtl_status_to_errno(ALTITUDE_STATUS_FROM_ERRNO(0)), EIO);
+	assert_int_equal(rtl_errno_to_status(ENFILE),
+			 ALTITUDE_STATUS_FROM_ERRNO(ENFILE));
+	assert_true(NT_ERROR(ALTITUDE_STATUS_FROM_ERRNO(ENFILE)));
+}
+
+#define X(s) { s, #s }
+static const struct {
+	NTSTATUS status;
+	const char *name;
+} names[] = {
+	X(STATUS_SUCCESS),
+	X(STATUS_ALERTED),
+	X(STATUS_TIMEOUT),
+	X(STATUS_PENDING),
+	X(STATUS_REPARSE),
+	X(STATUS_MORE_ENTRIES),
+	X(STATUS_NOT_ALL_ASSIGNED),
+	X(STATUS_OBJECT_NAME_EXISTS),
+	X(STATUS_BUFFER_OVERFLOW),
+	X(STATUS_NO_MORE_FILES),
+	X(STATUS_DEVICE_BUSY),
+	X(STATUS_NO_MORE_EAS),
+	X(STATUS_NO_MORE_ENTRIES),
+	X(STATUS_STOPPED_ON_SYMLINK),
+	X(STATUS_UNSUCCESSFUL),
+	X(STATUS_NOT_IMPLEMENTED),
+	X(STATUS_INVALID_INFO_CLASS),
+	X(STATUS_INFO_LENGTH_MISMATCH),
+	X(STATUS_ACCESS_VIOLATION),
+	X(STATUS_INVALID_HANDLE),
+	X(STATUS_INVALID_PARAMETER),
+	X(STATUS_NO_SUCH_DEVICE),
+	X(STATUS_NO_SUCH_FILE),
+	X(STATUS_INVALID_DEVICE_REQUEST),
+	X(STATUS_END_OF_FILE),
+	X(STATUS_WRONG_VOLUME),
+	X(STATUS_MORE_PROCESSING_REQUIRED),
+	X(STATUS_NO_MEMORY),
+	X(STATUS_ACCESS_DENIED),
+	X(STATUS_BUFFER_TOO_SMALL),
+	X(STATUS_OBJECT_TYPE_MISMATCH),
+	X(STATUS_INVALID_PARAMETER_MIX),
+	X(STATUS_OBJECT_NAME_INVALID),
+	X(STATUS_OBJECT_NAME_NOT_FOUND),
+	X(STATUS_OBJECT_NAME_COLLISION),
+	X(STATUS_PORT_DISCONNECTED),
+	X(STATUS_DEVICE_ALREADY_ATTACHED),
+	X(STATUS_OBJECT_PATH_INVALID),
+	X(STATUS_OBJECT_PATH_NOT_FOUND),
+	X(STATUS_OBJECT_PATH_SYNTAX_BAD),
+	X(STATUS_SHARING_VIOLATION),
+	X(STATUS_QUOTA_EXCEEDED),
+	X(STATUS_EAS_NOT_SUPPORTED),
+	X(STATUS_EA_TOO_LARGE),
+	X(STATUS_NONEXISTENT_EA_ENTRY),
+	X(STATUS_NO_EAS_ON_FILE),
+	X(STATUS_EA_CORRUPT_ERROR),
+	X(STATUS_FILE_LOCK_CONFLICT),
+	X(STATUS_LOCK_NOT_GRANTED),
+	X(STATUS_DELETE_PENDING),
+	X(STATUS_REVISION_MISMATCH),
+	X(STATUS_PRIVILEGE_NOT_HELD),
+	X(STATUS_RANGE_NOT_LOCKED),
+	X(STATUS_DISK_FULL),
+	X(STATUS_INTEGER_OVERFLOW),
+	X(STATUS_INSUFFICIENT_RESOURCES),
+	X(STATUS_MEDIA_WRITE_PROTECTED),
+	X(STATUS_DEVICE_NOT_READY),
+	X(STATUS_IO_TIMEOUT),
+	X(STATUS_FILE_IS_A_DIRECTORY),
+	X(STATUS_NOT_SUPPORTED),
+	X(STATUS_NOT_SAME_DEVICE),
+	X(STATUS_DIRECTORY_NOT_EMPTY),
+	X(STATUS_NOT_A_DIRECTORY),
+	X(STATUS_NAME_TOO_LONG),
+	X(STATUS_FILES_OPEN),
+	X(STATUS_IMAGE_ALREADY_LOADED),
+	X(STATUS_TOO_MANY_OPENED_FILES),
+	X(STATUS_CANCELLED),
+	X(STATUS_CANNOT_DELETE),
+	X(STATUS_FILE_DELETED),
+	X(STATUS_FILE_CLOSED),
+	X(STATUS_DLL_NOT_FOUND),
+	X(STATUS_ENTRYPOINT_NOT_FOUND),
+	X(STATUS_INVALID_IMAGE_FORMAT),
+	X(STATUS_INVALID_DEVICE_STATE),
+	X(STATUS_IO_DEVICE_ERROR),
+	X(STATUS_POSSIBLE_DEADLOCK),
+	X(STATUS_NOT_FOUND),
+	X(STATUS_CONNECTION_REFUSED),
+	X(STATUS_TOO_MANY_LINKS),
+	X(STATUS_NOT_A_REPARSE_POINT),
+	X(STATUS_REPARSE_POINT_NOT_RESOLVED),
+	X(STATUS_DISK_QUOTA_EXCEEDED),
+	X(STATUS_FILE_TOO_LARGE),
+	X(STATUS_FLT_NO_HANDLER_DEFINED),
+	X(STATUS_FLT_CONTEXT_ALREADY_DEFINED),
+	X(STATUS_FLT_INVALID_ASYNCHRONOUS_REQUEST),
+	X(STATUS_FLT_DISALLOW_FAST_IO),
+	X(STATUS_FLT_INVALID_NAME_REQUEST),
+	X(STATUS_FLT_NOT_SAFE_TO_POST_OPERATION),
+	X(STATUS_FLT_NOT_INITIALIZED),
+	X(STATUS_FLT_FILTER_NOT_READY),
+	X(STATUS_FLT_POST_OPERATION_CLEANUP),
+	X(STATUS_FLT_INTERNAL_ERROR),
+	X(STATUS_FLT_DELETING_OBJECT),
+	X(STATUS_FLT_MUST_BE_NONPAGED_POOL),
+	X(STATUS_FLT_DUPLICATE_ENTRY),
+	X(STATUS_FLT_CBDQ_DISABLED),
+	X(STATUS_FLT_DO_NOT_ATTACH),
+	X(STATUS_FLT_DO_NOT_DETACH),
+	X(STATUS_FLT_INSTANCE_ALTITUDE_COLLISION),
+	X(STATUS_FLT_INSTANCE_NAME_COLLISION),
+	X(STATUS_FLT_FILTER_NOT_FOUND),
+	X(STATUS_FLT_VOLUME_NOT_FOUND),
+	X(STATUS_FLT_INSTANCE_NOT_FOUND),
+	X(STATUS_FLT_CONTEXT_ALLOCATION_NOT_FOUND),
+	X(STATUS_FLT_INVALID_CONTEXT_REGISTRATION),
+	X(STATUS_FLT_NAME_CACHE_MISS),
+	X(STATUS_FLT_NO_DEVICE_OBJECT),
+	X(STATUS_FLT_VOLUME_ALREADY_MOUNTED),
+	X(STATUS_FLT_ALREADY_ENLISTED),
+	X(STATUS_FLT_CONTEXT_ALREADY_LINKED),
+	X(STATUS_FLT_NO_WAITER_FOR_REPLY),
+	X(STATUS_FLT_REGISTRATION_BUSY),
+};
+#undef X
+
+static void test_every_name(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		assert_string_equal(rtl_status_name(names[i].status),
+				    names[i].name);
+	assert_string_equal(rtl_status_name(STATUS_WAIT_0), "STATUS_SUCCESS");
+	assert_string_equal(rtl_status_name(STATUS_SOME_NOT_MAPPED),
+			    "STATUS_SOME_NOT_MAPPED");
+}
+
+static void test_unknown_names(void **state)
+{
+	(void)state;
+	assert_string_equal(rtl_status_name((NTSTATUS)0xC0001234), "0xC0001234");
+	assert_string_equal(rtl_status_name((NTSTATUS)0x00000042), "0x00000042");
+	assert_string_equal(rtl_status_name(ALTITUDE_STATUS_FROM_ERRNO(ENFILE)),
+			    "ALTITUDE_STATUS_FROM_ERRNO(ENFILE)");
+	assert_string_equal(rtl_status_name(ALTITUDE_STATUS_FROM_ERRNO(9999)),
+			    "0xE0AF270F");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_round_trip_every_errno),
+		cmocka_unit_test(test_natural_pairs),
+		cmocka_unit_test(test_many_to_one),
+		cmocka_unit_test(test_success_and_unknown),
+		cmocka_unit_test(test_every_name),
+		cmocka_unit_test(test_unknown_names),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

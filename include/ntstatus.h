@@ -4,7 +4,7 @@
  * Every value is the real Windows one, so a status a filter returns or logs
  * means what its author expects.  The conversion to and from errno lives in
  * one place in the filter manager (src/rtl/status.c) and is documented in
- * docs/irp-mapping.md.
+ * docs/status-mapping.md.
  */
 #ifndef ALTITUDE_NTSTATUS_H
 #define ALTITUDE_NTSTATUS_H
@@ -18,6 +18,7 @@
 #define STATUS_PENDING                           ((NTSTATUS)0x00000103L)
 #define STATUS_REPARSE                           ((NTSTATUS)0x00000104L)
 #define STATUS_MORE_ENTRIES                      ((NTSTATUS)0x00000105L)
+#define STATUS_SOME_NOT_MAPPED                   ((NTSTATUS)0x00000107L)
 #define STATUS_NOT_ALL_ASSIGNED                  ((NTSTATUS)0x00000106L)
 #define STATUS_OBJECT_NAME_EXISTS                ((NTSTATUS)0x40000000L)
 #define STATUS_BUFFER_OVERFLOW                   ((NTSTATUS)0x80000005L)

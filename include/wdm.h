@@ -616,8 +616,7 @@ NTSYSAPI NTSTATUS NTAPI RtlUnicodeStringToInteger(PCUNICODE_STRING String,
 NTSYSAPI NTSTATUS NTAPI RtlUnicodeStringPrintf(PUNICODE_STRING DestinationString,
 					       PCSTR Format, ...);
 NTSYSAPI NTSTATUS NTAPI RtlStringCbPrintfA(PSTR Dest, SIZE_T cbDest,
-					   PCSTR Format, ...)
-	__attribute__((format(printf, 3, 4)));
+					   PCSTR Format, ...);
 NTSYSAPI NTSTATUS NTAPI RtlStringCbCopyW(PWSTR Dest, SIZE_T cbDest, PCWSTR Src);
 NTSYSAPI NTSTATUS NTAPI RtlStringCbLengthW(PCWSTR psz, SIZE_T cbMax,
 					   PSIZE_T pcbLength);

@@ -157,8 +157,6 @@ int io_volume_start(struct io_volume *v)
 		v->se = NULL;
 		return -EIO;
 	}
-	if (stat(v->mountpoint, &st) == 0)
-		v->conn_id = (unsigned)st.st_dev;
 	err = pthread_create(&v->thread, NULL, io_loop, v);
 	if (err) {
 		fuse_session_unmount(v->se);
@@ -167,6 +165,10 @@ int io_volume_start(struct io_volume *v)
 		return -err;
 	}
 	v->thread_started = true;
+	/* Only now: the first access to the mount waits for FUSE_INIT, which
+	 * the session thread answers. */
+	if (stat(v->mountpoint, &st) == 0)
+		v->conn_id = (unsigned)st.st_dev;
 	rtl_log(LOG_INFO, "volume %s mounted on %s", v->name, v->mountpoint);
 	return 0;
 }

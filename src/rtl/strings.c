@@ -401,6 +401,8 @@ static uint32_t case_builtin_upper(uint32_t c)
 		return 0x3A3;
 	if (c >= 0x450 && c <= 0x45F)
 		return c - 0x50;
+	if (c == 0x130 || c == 0x131) /* dotted and dotless i: no pair */
+		return c;
 	if ((c >= 0x100 && c <= 0x137) || (c >= 0x14A && c <= 0x177))
 		return c & ~1u;
 	if ((c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17E))
@@ -420,6 +422,8 @@ static uint32_t case_builtin_lower(uint32_t c)
 		return 0xFF;
 	if (c >= 0x400 && c <= 0x40F)
 		return c + 0x50;
+	if (c == 0x130 || c == 0x131)
+		return c;
 	if ((c >= 0x100 && c <= 0x137) || (c >= 0x14A && c <= 0x177))
 		return c | 1u;
 	if ((c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17E))

@@ -30,19 +30,16 @@
 
 LONGLONG rtl_timespec_to_nt(const struct timespec *ts)
 {
-	/* Bounds keep (secs + delta) * 10^7 + 9999999 within a LONGLONG. */
-	const LONGLONG max_secs = MAXLONGLONG / NT_UNITS_PER_SEC -
-				  RTL_NT_EPOCH_DELTA_SECS - 1;
-	const LONGLONG min_secs = (-MAXLONGLONG - 1) / NT_UNITS_PER_SEC -
-				  RTL_NT_EPOCH_DELTA_SECS + 1;
-	LONGLONG secs = (LONGLONG)ts->tv_sec;
+	/* 128 bits hold any timespec; only the result needs clamping. */
+	__int128 v = ((__int128)ts->tv_sec + RTL_NT_EPOCH_DELTA_SECS) *
+			     NT_UNITS_PER_SEC +
+		     ts->tv_nsec / 100;
 
-	if (secs > max_secs)
+	if (v > MAXLONGLONG)
 		return MAXLONGLONG;
-	if (secs < min_secs)
+	if (v < -MAXLONGLONG - 1)
 		return -MAXLONGLONG - 1;
-	return (secs + RTL_NT_EPOCH_DELTA_SECS) * NT_UNITS_PER_SEC +
-	       ts->tv_nsec / 100;
+	return (LONGLONG)v;
 }
 
 void rtl_nt_to_timespec(LONGLONG nt, struct timespec *ts)

@@ -256,10 +256,28 @@ start_daemon() {
 	pass "$what"
 }
 
+# wait_daemon SECONDS: reap the daemon, killing it after SECONDS; returns its
+# exit status (137 if it had to be killed).
+wait_daemon() {
+	local timer which rc
+	sleep "$1" </dev/null >/dev/null 2>&1 &
+	timer=$!
+	wait -n -p which "$DAEMON_PID" "$timer"
+	rc=$?
+	if [[ $which == "$timer" ]]; then
+		kill -KILL "$DAEMON_PID" 2>/dev/null
+		wait "$DAEMON_PID" 2>/dev/null
+		return 137
+	fi
+	kill "$timer" 2>/dev/null
+	wait "$timer" 2>/dev/null
+	return "$rc"
+}
+
 # stop_daemon [SIGNAL]: signal (default TERM) and wait up to 20 s; checks the
 # exit status is 0 and that every volume is unmounted.
 stop_daemon() {
-	local sig=${1:-TERM} rc v watchdog
+	local sig=${1:-TERM} rc v
 	local what="fltmgrd stop #$DAEMON_STARTS (SIG$sig)"
 	if [[ ${E2E_NO_DAEMON:-0} == 1 ]]; then
 		pass "$what exits 0"
@@ -271,12 +289,8 @@ stop_daemon() {
 		return 0
 	fi
 	kill -"$sig" "$DAEMON_PID" 2>/dev/null
-	(sleep 20 && kill -KILL "$DAEMON_PID") 2>/dev/null &
-	watchdog=$!
-	wait "$DAEMON_PID"
+	wait_daemon 20
 	rc=$?
-	kill "$watchdog" 2>/dev/null
-	wait "$watchdog" 2>/dev/null
 	DAEMON_PID=
 	if [[ $rc -eq 137 ]]; then
 		fail "$what exits 0" "did not exit within 20 s; killed" "$(tail -n 40 "$LOG")"
@@ -302,9 +316,7 @@ e2e_cleanup() {
 	trap - EXIT
 	if [[ -n $DAEMON_PID ]]; then
 		kill -TERM "$DAEMON_PID" 2>/dev/null
-		(sleep 5 && kill -KILL "$DAEMON_PID") 2>/dev/null &
-		wait "$DAEMON_PID" 2>/dev/null
-		kill $! 2>/dev/null
+		wait_daemon 5
 	fi
 	# Only this namespace sees these mounts; lazy unmount cannot hurt others.
 	findmnt -rn -o TARGET | grep -F "$T/" | sort -r | while read -r m; do

@@ -52,6 +52,14 @@ order=$(awk '$1 == "A" && $2 == "pre" && $4 == "\\file.txt" { print $3 }' "$FLOG
 check_match "CREATE, READ..., CLEANUP, CLOSE in that order" \
 	'^IRP_MJ_CREATE IRP_MJ_READ( IRP_MJ_READ)* IRP_MJ_CLEANUP IRP_MJ_CLOSE$' "$order"
 
+# READ registered without SKIP_CACHED_IO: a second read is not served from
+# the page cache, the filters see it again.
+before=$(grep -cxF 'A pre IRP_MJ_READ \file.txt' "$FLOG")
+cat "$VOL/file.txt" >/dev/null
+after=$(grep -cxF 'A pre IRP_MJ_READ \file.txt' "$FLOG")
+check "a second cat reaches the filters again (not served from the cache)" \
+	test "$after" -gt "$before"
+
 # A name below the root, and a write.
 cat "$VOL/dir/a.txt" >/dev/null
 check_eq "IRP_MJ_CREATE of \\dir\\a.txt in altitude order" "$FULL" \

@@ -166,6 +166,11 @@ void io_op_copy_file_range(fuse_req_t, fuse_ino_t, off_t,
 			   struct fuse_file_info *, size_t, int);
 void io_op_lseek(fuse_req_t, fuse_ino_t, off_t, int, struct fuse_file_info *);
 
+/* ---- initreply.c ---- */
+/* The next successful reply on fd is its INIT reply: add the capabilities
+ * libfuse cannot ask for. */
+void io_initreply_expect(int fd);
+
 /* ---- session.c ---- */
 /* Opens dir and creates the filter manager volume; nothing is mounted yet,
  * so filters can attach before the first operation arrives. */

@@ -157,6 +157,7 @@ int io_volume_start(struct io_volume *v)
 		v->se = NULL;
 		return -EIO;
 	}
+	io_initreply_expect(fuse_session_fd(v->se));
 	err = pthread_create(&v->thread, NULL, io_loop, v);
 	if (err) {
 		fuse_session_unmount(v->se);

@@ -65,7 +65,7 @@ NTSTATUS fm_instance_attach(struct fm_filter *filter, struct fm_volume *vol,
 	for (i = 0; i < s->count; i++) {
 		if (!fm_altitude_compare(s->inst[i]->altitude, altitude)) {
 			rtl_log(LOG_ERR,
-				"filter %s: altitude %s collides with instance %s of filter %s on volume %s",
+				"filter %s: altitude collision: %s is taken by instance %s of filter %s on volume %s",
 				filter->name, altitude, s->inst[i]->name,
 				s->inst[i]->filter->name, vol->name);
 			status = STATUS_FLT_INSTANCE_ALTITUDE_COLLISION;

@@ -47,6 +47,7 @@ struct io_file {
 	off_t dir_offset; /* where dir stands, in telldir cookies */
 	WCHAR *name_buf;
 	bool direct; /* every read reaches the stack (FOPEN_DIRECT_IO) */
+	bool kill_privs; /* set-id bits to drop at the next unprivileged write */
 };
 
 struct io_op {
@@ -104,6 +105,11 @@ void io_file_name(struct io_op *op, struct io_file *f, struct fsb_inode *inode,
 void io_file_free(struct io_file *f);
 void io_close_file(struct io_volume *v, fuse_req_t req, struct io_file *f);
 void io_cleanup_close_transient(struct io_op *op, fuse_req_t req);
+
+/* ---- create.c ---- */
+void io_note_privs(struct io_file *f);
+/* After a write by an unprivileged caller: drop set-id bits as Linux does. */
+void io_kill_privs(struct io_op *op, struct io_file *f);
 
 /* ---- attr.c ---- */
 void io_stat_to_lx(const struct stat *st, FILE_STAT_LX_INFORMATION *lx);

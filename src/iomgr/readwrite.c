@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static __thread char *io_tl_buf;
@@ -121,10 +122,12 @@ void io_op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,
 		out.buf[0].fd = f->fd;
 		out.buf[0].pos = off;
 		n = fuse_buf_copy(&out, in, 0);
-		if (n < 0)
+		if (n < 0) {
 			fuse_reply_err(req, (int)-n);
-		else
-			fuse_reply_write(req, (size_t)n);
+			return;
+		}
+		io_kill_privs(&op, f);
+		fuse_reply_write(req, (size_t)n);
 		return;
 	}
 	if (in->count == 1 && !(in->buf[0].flags & FUSE_BUF_IS_FD)) {
@@ -158,10 +161,28 @@ void io_op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,
 	}
 	io_post(&op);
 	err = io_errno(&op);
-	if (err)
+	if (err) {
 		fuse_reply_err(req, err);
-	else
-		fuse_reply_write(req, op.fm.data.IoStatus.Information);
+		return;
+	}
+	io_kill_privs(&op, f);
+	fuse_reply_write(req, op.fm.data.IoStatus.Information);
+}
+
+void io_kill_privs(struct io_op *op, struct io_file *f)
+{
+	struct stat st;
+
+	if (!f->kill_privs || op->req.uid == 0)
+		return;
+	f->kill_privs = false;
+	if (fstat(f->fd, &st) < 0)
+		return;
+	st.st_mode &= ~S_ISUID;
+	if (st.st_mode & S_IXGRP)
+		st.st_mode &= ~S_ISGID;
+	if (fchmod(f->fd, st.st_mode & 07777) < 0)
+		f->kill_privs = true;
 }
 
 static void io_flush_buffers(fuse_req_t req, struct io_file *f, int fd,

@@ -335,5 +335,7 @@ void cfg_free(struct cfg *c)
 	free(c->volumes);
 	free(c->filters);
 	free(c->params);
+	free(c->pidfile);
+	free(c->logfile);
 	memset(c, 0, sizeof(*c));
 }

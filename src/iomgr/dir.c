@@ -20,49 +20,25 @@
 #define IO_DIR_ENTRY_MAX \
 	(offsetof(FILE_ID_EXTD_DIR_INFORMATION, FileName) + 256 * sizeof(WCHAR) + 8)
 
-struct io_dir_tls {
-	char *irp;
-	size_t irp_cap;
-	off_t *cookies;
-	unsigned char *types;
-	size_t n_cap;
-	char *reply;
-	size_t reply_cap;
-};
-static __thread struct io_dir_tls io_dtls;
-
-static bool io_dir_reserve(size_t entries, size_t reply)
+/* The directory buffers of this thread, sized for entries and reply. */
+static struct io_tls *io_dir_reserve(size_t entries, size_t reply)
 {
-	struct io_dir_tls *t = &io_dtls;
+	struct io_tls *t = io_tls();
 
-	if (entries > t->n_cap) {
-		char *irp = realloc(t->irp, entries * IO_DIR_ENTRY_MAX);
-		off_t *c;
-		unsigned char *ty;
-
-		if (!irp)
-			return false;
-		t->irp = irp;
-		c = realloc(t->cookies, entries * sizeof(*c));
-		if (!c)
-			return false;
-		t->cookies = c;
-		ty = realloc(t->types, entries);
-		if (!ty)
-			return false;
-		t->types = ty;
-		t->n_cap = entries;
-		t->irp_cap = entries * IO_DIR_ENTRY_MAX;
+	if (!t)
+		return NULL;
+	if (entries > t->dir_entries) {
+		if (!io_tls_grow(&t->dir_irp, &t->dir_irp_cap,
+				 entries * IO_DIR_ENTRY_MAX) ||
+		    !io_tls_grow(&t->dir_cookies, &t->dir_cookies_cap,
+				 entries * sizeof(off_t)) ||
+		    !io_tls_grow(&t->dir_types, &t->dir_types_cap, entries))
+			return NULL;
+		t->dir_entries = entries;
 	}
-	if (reply > t->reply_cap) {
-		char *r = realloc(t->reply, reply);
-
-		if (!r)
-			return false;
-		t->reply = r;
-		t->reply_cap = reply;
-	}
-	return true;
+	if (!io_tls_grow(&t->dir_reply, &t->dir_reply_cap, reply))
+		return NULL;
+	return t;
 }
 
 static ULONG io_dt_tag(unsigned char dt)
@@ -103,14 +79,16 @@ static unsigned char io_entry_dt(const FILE_ID_EXTD_DIR_INFORMATION *e,
 }
 
 /* Reads one batch into the IRP buffer; returns bytes used (0 at the end). */
-static size_t io_dir_fill(struct io_file *f, size_t size, bool plus,
-			  size_t *count)
+static size_t io_dir_fill(struct io_tls *t, struct io_file *f, size_t size,
+			  bool plus, size_t *count)
 {
-	struct io_dir_tls *t = &io_dtls;
+	char *irp = t->dir_irp;
+	off_t *cookies = t->dir_cookies;
+	unsigned char *types = t->dir_types;
 	FILE_ID_EXTD_DIR_INFORMATION *prev = NULL;
 	size_t used = 0, budget = 0, i = 0;
 
-	while (i < t->n_cap) {
+	while (i < t->dir_entries) {
 		long pos = telldir(f->dir);
 		struct dirent *de;
 		FILE_ID_EXTD_DIR_INFORMATION *e;
@@ -130,7 +108,7 @@ static size_t io_dir_fill(struct io_file *f, size_t size, bool plus,
 			break;
 		}
 		budget += dsize;
-		e = (FILE_ID_EXTD_DIR_INFORMATION *)(t->irp + used);
+		e = (FILE_ID_EXTD_DIR_INFORMATION *)(irp + used);
 		memset(e, 0, offsetof(FILE_ID_EXTD_DIR_INFORMATION, FileName));
 		wn = rtl_name_to_utf16(de->d_name, nlen, e->FileName, 256);
 		if (wn < 0)
@@ -156,8 +134,8 @@ static size_t io_dir_fill(struct io_file *f, size_t size, bool plus,
 					(LONGLONG)st.st_blocks * 512;
 			}
 		}
-		t->cookies[i] = de->d_off;
-		t->types[i] = de->d_type;
+		cookies[i] = de->d_off;
+		types[i] = de->d_type;
 		esize = ALIGN_UP_BY(offsetof(FILE_ID_EXTD_DIR_INFORMATION, FileName) +
 					    e->FileNameLength, 8);
 		if (prev)
@@ -172,11 +150,14 @@ static size_t io_dir_fill(struct io_file *f, size_t size, bool plus,
 }
 
 /* Turns the surviving entries into FUSE dirents; returns the reply size. */
-static size_t io_dir_reply(fuse_req_t req, struct io_file *f, const char *buf,
+static size_t io_dir_reply(fuse_req_t req, struct io_tls *t, struct io_file *f,
 			   ULONG len, size_t count, size_t size, bool plus)
 {
 	struct io_volume *v = io_vol(req);
-	struct io_dir_tls *t = &io_dtls;
+	const char *buf = t->dir_irp;
+	const off_t *cookies = t->dir_cookies;
+	const unsigned char *types = t->dir_types;
+	char *reply = t->dir_reply;
 	size_t off = 0, pos = 0;
 
 	if (!len)
@@ -199,7 +180,7 @@ static size_t io_dir_reply(fuse_req_t req, struct io_file *f, const char *buf,
 		if (n > 0 && e->FileIndex < count) {
 			memset(&st, 0, sizeof(st));
 			memcpy(&st.st_ino, e->FileId.Identifier, sizeof(st.st_ino));
-			st.st_mode = DTTOIF(io_entry_dt(e, t->types[e->FileIndex]));
+			st.st_mode = DTTOIF(io_entry_dt(e, types[e->FileIndex]));
 			if (plus) {
 				struct fuse_entry_param ep;
 				bool dots = !strcmp(name, ".") || !strcmp(name, "..");
@@ -209,9 +190,9 @@ static size_t io_dir_reply(fuse_req_t req, struct io_file *f, const char *buf,
 					goto next;
 				if (dots)
 					ep.attr = st;
-				need = fuse_add_direntry_plus(req, t->reply + pos,
+				need = fuse_add_direntry_plus(req, reply + pos,
 							      size - pos, name, &ep,
-							      t->cookies[e->FileIndex]);
+							      cookies[e->FileIndex]);
 				if (need > size - pos) {
 					if (!dots)
 						fsb_forget(&v->fs,
@@ -219,9 +200,9 @@ static size_t io_dir_reply(fuse_req_t req, struct io_file *f, const char *buf,
 					break;
 				}
 			} else {
-				need = fuse_add_direntry(req, t->reply + pos,
+				need = fuse_add_direntry(req, reply + pos,
 							 size - pos, name, &st,
-							 t->cookies[e->FileIndex]);
+							 cookies[e->FileIndex]);
 				if (need > size - pos)
 					break;
 			}
@@ -239,11 +220,12 @@ static void io_readdir_common(fuse_req_t req, size_t size, off_t offset,
 			      struct fuse_file_info *fi, bool plus)
 {
 	struct io_file *f = io_file(fi);
+	struct io_tls *t = io_dir_reserve(size / 24 + 2, size);
 	struct io_op op;
 	size_t pos = 0;
 	bool first = true;
 
-	if (!io_dir_reserve(size / 24 + 2, size)) {
+	if (!t) {
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
@@ -264,10 +246,10 @@ static void io_readdir_common(fuse_req_t req, size_t size, off_t offset,
 		first = false;
 		p->DirectoryControl.QueryDirectory.FileInformationClass =
 			FileIdExtdDirectoryInformation;
-		p->DirectoryControl.QueryDirectory.Length = (ULONG)io_dtls.irp_cap;
-		p->DirectoryControl.QueryDirectory.DirectoryBuffer = io_dtls.irp;
+		p->DirectoryControl.QueryDirectory.Length = (ULONG)t->dir_irp_cap;
+		p->DirectoryControl.QueryDirectory.DirectoryBuffer = t->dir_irp;
 		if (io_pre(&op)) {
-			used = io_dir_fill(f, size, plus, &count);
+			used = io_dir_fill(t, f, size, plus, &count);
 			if (used)
 				io_done(&op, 0, used);
 			else
@@ -281,14 +263,14 @@ static void io_readdir_common(fuse_req_t req, size_t size, off_t offset,
 			fuse_reply_err(req, err);
 			return;
 		}
-		pos = io_dir_reply(req, f, io_dtls.irp,
+		pos = io_dir_reply(req, t, f,
 				   (ULONG)min(op.fm.data.IoStatus.Information,
-					      io_dtls.irp_cap),
+					      t->dir_irp_cap),
 				   count, size, plus);
 		if (!count)
 			break;
 	}
-	fuse_reply_buf(req, io_dtls.reply, pos);
+	fuse_reply_buf(req, t->dir_reply, pos);
 }
 
 void io_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset,

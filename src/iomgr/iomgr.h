@@ -172,6 +172,26 @@ void io_op_copy_file_range(fuse_req_t, fuse_ino_t, off_t,
 			   struct fuse_file_info *, size_t, int);
 void io_op_lseek(fuse_req_t, fuse_ino_t, off_t, int, struct fuse_file_info *);
 
+/* ---- tls.c: per-thread buffers, freed when the worker thread ends ---- */
+struct io_tls {
+	void *data; /* read and write payloads */
+	size_t data_cap;
+	void *dir_irp;
+	size_t dir_irp_cap;
+	void *dir_cookies;
+	size_t dir_cookies_cap;
+	void *dir_types;
+	size_t dir_types_cap;
+	void *dir_reply;
+	size_t dir_reply_cap;
+	size_t dir_entries; /* entries the dir buffers hold */
+	void *ea;
+	size_t ea_cap;
+};
+struct io_tls *io_tls(void);
+/* Grows *buf to at least need bytes; NULL on allocation failure. */
+void *io_tls_grow(void **buf, size_t *cap, size_t need);
+
 /* ---- initreply.c ---- */
 /* The next successful reply on fd is its INIT reply: add the capabilities
  * libfuse cannot ask for. */

@@ -20,20 +20,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static __thread char *io_tl_buf;
-static __thread size_t io_tl_cap;
-
 static char *io_buffer(size_t size)
 {
-	if (size > io_tl_cap) {
-		char *p = realloc(io_tl_buf, size);
+	struct io_tls *t = io_tls();
 
-		if (!p)
-			return NULL;
-		io_tl_buf = p;
-		io_tl_cap = size;
-	}
-	return io_tl_buf ? io_tl_buf : (io_tl_buf = malloc(1), io_tl_cap = 1, io_tl_buf);
+	return t ? io_tls_grow(&t->data, &t->data_cap, size) : NULL;
 }
 
 static ULONG io_data_flags(const struct io_file *f, bool paging, ULONG op)

@@ -150,6 +150,7 @@ int io_volume_start(struct io_volume *v)
 		 "default_permissions,allow_other,fsname=altitude:%s,subtype=altitude",
 		 v->name);
 	v->se = fuse_session_new(&args, &ops, sizeof(ops), v);
+	fuse_opt_free_args(&args);
 	if (!v->se)
 		return -EINVAL;
 	if (fuse_session_mount(v->se, v->mountpoint) != 0) {

@@ -19,13 +19,11 @@
 
 #define IO_EA_BUF (sizeof(FILE_FULL_EA_INFORMATION) + 256 + 65536 + 8)
 
-static __thread char *io_ea_tls;
-
 static char *io_ea_buffer(void)
 {
-	if (!io_ea_tls)
-		io_ea_tls = malloc(IO_EA_BUF);
-	return io_ea_tls;
+	struct io_tls *t = io_tls();
+
+	return t ? io_tls_grow(&t->ea, &t->ea_cap, IO_EA_BUF) : NULL;
 }
 
 static void io_proc(const struct fsb_inode *in, char *buf, size_t cap)

@@ -24,7 +24,7 @@ struct fsb_inode {
 	dev_t dev;
 	ino_t ino;
 	mode_t type; /* S_IFMT bits */
-	uint64_t nlookup; /* under fs->lock */
+	uint64_t nlookup; /* under fs->lock, written exclusively */
 	struct fsb_inode *parent; /* referenced through nlookup of parent */
 	char *name; /* last name it was reached by; NULL for the root */
 	struct fsb_inode *hnext;
@@ -33,7 +33,7 @@ struct fsb_inode {
 
 struct fsb_fs {
 	struct fsb_inode root;
-	pthread_mutex_t lock;
+	pthread_rwlock_t lock; /* read: lookups and names; write: changes */
 	struct fsb_inode **buckets;
 	size_t nbuckets;
 	size_t count;

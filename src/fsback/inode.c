@@ -43,7 +43,7 @@ int fsb_init(struct fsb_fs *fs, int root_fd)
 		free(fs->buckets);
 		return err;
 	}
-	pthread_mutex_init(&fs->lock, NULL);
+	pthread_rwlock_init(&fs->lock, NULL);
 	fs->root.fd = root_fd;
 	fs->root.dev = st.st_dev;
 	fs->root.ino = st.st_ino;
@@ -68,7 +68,7 @@ void fsb_destroy(struct fsb_fs *fs)
 	}
 	free(fs->buckets);
 	close(fs->proc_fd);
-	pthread_mutex_destroy(&fs->lock);
+	pthread_rwlock_destroy(&fs->lock);
 }
 
 struct fsb_inode *fsb_find(struct fsb_fs *fs, dev_t dev, ino_t ino)
@@ -115,20 +115,20 @@ static int fsb_insert(struct fsb_fs *fs, struct fsb_inode *parent,
 {
 	struct fsb_inode *in;
 
-	pthread_mutex_lock(&fs->lock);
+	pthread_rwlock_wrlock(&fs->lock);
 	in = fsb_find(fs, st->st_dev, st->st_ino);
 	if (in) {
 		close(fd);
 		if (in != &fs->root)
 			fsb_link_name(fs, in, parent, name);
 		in->nlookup++;
-		pthread_mutex_unlock(&fs->lock);
+		pthread_rwlock_unlock(&fs->lock);
 		*out = in;
 		return 0;
 	}
 	in = calloc(1, sizeof(*in));
 	if (!in) {
-		pthread_mutex_unlock(&fs->lock);
+		pthread_rwlock_unlock(&fs->lock);
 		close(fd);
 		return -ENOMEM;
 	}
@@ -139,7 +139,7 @@ static int fsb_insert(struct fsb_fs *fs, struct fsb_inode *parent,
 	in->nlookup = 1;
 	in->name = strdup(name);
 	if (!in->name) {
-		pthread_mutex_unlock(&fs->lock);
+		pthread_rwlock_unlock(&fs->lock);
 		close(fd);
 		free(in);
 		return -ENOMEM;
@@ -149,7 +149,7 @@ static int fsb_insert(struct fsb_fs *fs, struct fsb_inode *parent,
 	in->hnext = fs->buckets[fsb_hash(fs, in->dev, in->ino)];
 	fs->buckets[fsb_hash(fs, in->dev, in->ino)] = in;
 	fs->count++;
-	pthread_mutex_unlock(&fs->lock);
+	pthread_rwlock_unlock(&fs->lock);
 	*out = in;
 	return 0;
 }
@@ -200,7 +200,7 @@ static void fsb_release(struct fsb_fs *fs, struct fsb_inode *in)
 
 void fsb_forget(struct fsb_fs *fs, struct fsb_inode *in, uint64_t nlookup)
 {
-	pthread_mutex_lock(&fs->lock);
+	pthread_rwlock_wrlock(&fs->lock);
 	if (in != &fs->root && nlookup) {
 		/* Take away what the kernel gives back; the last decrement
 		 * goes through fsb_release, which frees and walks up. */
@@ -210,7 +210,7 @@ void fsb_forget(struct fsb_fs *fs, struct fsb_inode *in, uint64_t nlookup)
 			in->nlookup = 1;
 		fsb_release(fs, in);
 	}
-	pthread_mutex_unlock(&fs->lock);
+	pthread_rwlock_unlock(&fs->lock);
 }
 
 void fsb_renamed(struct fsb_fs *fs, struct fsb_inode *newparent,
@@ -221,11 +221,11 @@ void fsb_renamed(struct fsb_fs *fs, struct fsb_inode *newparent,
 
 	if (fstatat(newparent->fd, newname, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return;
-	pthread_mutex_lock(&fs->lock);
+	pthread_rwlock_wrlock(&fs->lock);
 	in = fsb_find(fs, st.st_dev, st.st_ino);
 	if (in && in != &fs->root)
 		fsb_link_name(fs, in, newparent, newname);
-	pthread_mutex_unlock(&fs->lock);
+	pthread_rwlock_unlock(&fs->lock);
 }
 
 ssize_t fsb_path(struct fsb_fs *fs, const struct fsb_inode *in,
@@ -237,7 +237,7 @@ ssize_t fsb_path(struct fsb_fs *fs, const struct fsb_inode *in,
 	if (cap < 2)
 		return -ENAMETOOLONG;
 	buf[--pos] = 0;
-	pthread_mutex_lock(&fs->lock);
+	pthread_rwlock_rdlock(&fs->lock);
 	if (child) {
 		size_t n = strlen(child);
 
@@ -256,13 +256,13 @@ ssize_t fsb_path(struct fsb_fs *fs, const struct fsb_inode *in,
 		memcpy(buf + pos, cur->name, n);
 		buf[--pos] = '/';
 	}
-	pthread_mutex_unlock(&fs->lock);
+	pthread_rwlock_unlock(&fs->lock);
 	if (pos == cap - 1)
 		buf[--pos] = '/';
 	memmove(buf, buf + pos, cap - pos);
 	return (ssize_t)(cap - pos - 1);
 
 too_long:
-	pthread_mutex_unlock(&fs->lock);
+	pthread_rwlock_unlock(&fs->lock);
 	return -ENAMETOOLONG;
 }

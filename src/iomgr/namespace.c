@@ -28,9 +28,9 @@ static struct fsb_inode *io_child(struct io_volume *v, struct fsb_inode *parent,
 
 	if (fstatat(parent->fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return NULL;
-	pthread_mutex_lock(&v->fs.lock);
+	pthread_rwlock_rdlock(&v->fs.lock);
 	in = fsb_find(&v->fs, st.st_dev, st.st_ino);
-	pthread_mutex_unlock(&v->fs.lock);
+	pthread_rwlock_unlock(&v->fs.lock);
 	return in;
 }
 

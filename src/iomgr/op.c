@@ -146,28 +146,23 @@ void io_file_free(struct io_file *f)
  * the descriptor is closed at CLOSE whatever the filters say. */
 void io_close_file(struct io_volume *v, fuse_req_t req, struct io_file *f)
 {
-	struct io_op *op = malloc(sizeof(*op));
+	struct io_op op;
 
 	(void)v;
-	if (op) {
-		io_begin(op, req, IRP_MJ_CLEANUP, 0, f->inode, NULL, f);
-		if (io_pre(op))
-			io_done(op, 0, 0);
-		io_post(op);
-		io_begin(op, req, IRP_MJ_CLOSE, 0, f->inode, NULL, f);
-		if (io_pre(op))
-			io_done(op, 0, 0);
-	}
+	io_begin(&op, req, IRP_MJ_CLEANUP, 0, f->inode, NULL, f);
+	if (io_pre(&op))
+		io_done(&op, 0, 0);
+	io_post(&op);
+	io_begin(&op, req, IRP_MJ_CLOSE, 0, f->inode, NULL, f);
+	if (io_pre(&op))
+		io_done(&op, 0, 0);
 	if (f->dir)
 		closedir(f->dir);
 	else if (f->fd >= 0)
 		close(f->fd);
 	f->fd = -1;
 	f->dir = NULL;
-	if (op) {
-		io_post(op);
-		free(op);
-	}
+	io_post(&op);
 	io_file_free(f);
 }
 

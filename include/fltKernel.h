@@ -14,6 +14,7 @@
 #ifndef ALTITUDE_FLTKERNEL_H
 #define ALTITUDE_FLTKERNEL_H
 
+#include <fltUserStructures.h>
 #include <ntifs.h>
 
 #ifdef __cplusplus
@@ -387,41 +388,7 @@ typedef ULONG FLT_INSTANCE_TEARDOWN_FLAGS;
 #define FLTFL_INSTANCE_TEARDOWN_VOLUME_DISMOUNT 0x00000008
 #define FLTFL_INSTANCE_TEARDOWN_INTERNAL_ERROR 0x00000010
 
-typedef enum _FLT_FILESYSTEM_TYPE {
-	FLT_FSTYPE_UNKNOWN,
-	FLT_FSTYPE_RAW,
-	FLT_FSTYPE_NTFS,
-	FLT_FSTYPE_FAT,
-	FLT_FSTYPE_CDFS,
-	FLT_FSTYPE_UDFS,
-	FLT_FSTYPE_LANMAN,
-	FLT_FSTYPE_WEBDAV,
-	FLT_FSTYPE_RDPDR,
-	FLT_FSTYPE_NFS,
-	FLT_FSTYPE_MS_NETWARE,
-	FLT_FSTYPE_NETWARE,
-	FLT_FSTYPE_BSUDF,
-	FLT_FSTYPE_MUP,
-	FLT_FSTYPE_RSFX,
-	FLT_FSTYPE_ROXIO_UDF1,
-	FLT_FSTYPE_ROXIO_UDF2,
-	FLT_FSTYPE_ROXIO_UDF3,
-	FLT_FSTYPE_TACIT,
-	FLT_FSTYPE_FS_REC,
-	FLT_FSTYPE_INCD,
-	FLT_FSTYPE_INCD_FAT,
-	FLT_FSTYPE_EXFAT,
-	FLT_FSTYPE_PSFS,
-	FLT_FSTYPE_GPFS,
-	FLT_FSTYPE_NPFS,
-	FLT_FSTYPE_MSFS,
-	FLT_FSTYPE_CSVFS,
-	FLT_FSTYPE_REFS,
-	FLT_FSTYPE_OPENAFS,
-	FLT_FSTYPE_CIMFS,
-	/* Altitude: a local Linux file system (ext4, xfs, btrfs, tmpfs ...). */
-	FLT_FSTYPE_LINUX = 0x100
-} FLT_FILESYSTEM_TYPE, *PFLT_FILESYSTEM_TYPE;
+/* FLT_FILESYSTEM_TYPE is in fltUserStructures.h, shared with user mode. */
 
 /* ---- Callback routine types --------------------------------------------------------- */
 
@@ -607,6 +574,57 @@ NTSYSAPI VOID FLTAPI FltObjectDereference(PVOID FltObject);
 NTSYSAPI NTSTATUS FLTAPI FltGetVolumeName(PFLT_VOLUME Volume,
 					  PUNICODE_STRING VolumeName,
 					  PULONG BufferSizeNeeded);
+
+/* ---- Filters, volumes and instances by name; attach and detach ---------- */
+
+typedef struct _FLT_VOLUME_PROPERTIES {
+	DEVICE_TYPE DeviceType;
+	ULONG DeviceCharacteristics;
+	ULONG DeviceObjectFlags;
+	ULONG AlignmentRequirement;
+	USHORT SectorSize;
+	USHORT Flags;
+	UNICODE_STRING FileSystemDriverName;
+	UNICODE_STRING FileSystemDeviceName;
+	UNICODE_STRING RealDeviceName;
+} FLT_VOLUME_PROPERTIES, *PFLT_VOLUME_PROPERTIES;
+
+/* Loads a service by name (FltLoadFilter(L"backup")); see docs/services.md. */
+NTSYSAPI NTSTATUS FLTAPI FltLoadFilter(PCUNICODE_STRING FilterName);
+NTSYSAPI NTSTATUS FLTAPI FltUnloadFilter(PCUNICODE_STRING FilterName);
+NTSYSAPI NTSTATUS FLTAPI FltAttachVolume(PFLT_FILTER Filter, PFLT_VOLUME Volume,
+					 PCUNICODE_STRING InstanceName,
+					 PFLT_INSTANCE *RetInstance);
+NTSYSAPI NTSTATUS FLTAPI FltAttachVolumeAtAltitude(PFLT_FILTER Filter,
+						   PFLT_VOLUME Volume,
+						   PCUNICODE_STRING Altitude,
+						   PCUNICODE_STRING InstanceName,
+						   PFLT_INSTANCE *RetInstance);
+NTSYSAPI NTSTATUS FLTAPI FltDetachVolume(PFLT_FILTER Filter, PFLT_VOLUME Volume,
+					 PCUNICODE_STRING InstanceName);
+/* Referenced objects; STATUS_BUFFER_TOO_SMALL with the count needed. */
+NTSYSAPI NTSTATUS FLTAPI FltEnumerateFilters(PFLT_FILTER *FilterList,
+					     ULONG FilterListSize,
+					     PULONG NumberFiltersReturned);
+NTSYSAPI NTSTATUS FLTAPI FltEnumerateVolumes(PFLT_FILTER Filter,
+					     PFLT_VOLUME *VolumeList,
+					     ULONG VolumeListSize,
+					     PULONG NumberVolumesReturned);
+NTSYSAPI NTSTATUS FLTAPI FltEnumerateInstances(PFLT_VOLUME Volume,
+					       PFLT_FILTER Filter,
+					       PFLT_INSTANCE *InstanceList,
+					       ULONG InstanceListSize,
+					       PULONG NumberInstancesReturned);
+NTSYSAPI NTSTATUS FLTAPI FltGetFilterFromName(PCUNICODE_STRING FilterName,
+					      PFLT_FILTER *RetFilter);
+/* VolumeName: L"\Device\<name>". */
+NTSYSAPI NTSTATUS FLTAPI FltGetVolumeFromName(PFLT_FILTER Filter,
+					      PCUNICODE_STRING VolumeName,
+					      PFLT_VOLUME *RetVolume);
+NTSYSAPI NTSTATUS FLTAPI FltGetVolumeProperties(PFLT_VOLUME Volume,
+						PFLT_VOLUME_PROPERTIES VolumeProperties,
+						ULONG VolumePropertiesLength,
+						PULONG LengthReturned);
 
 /* Push locks (reader/writer locks). */
 typedef struct _EX_PUSH_LOCK_IMPL {

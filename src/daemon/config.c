@@ -337,5 +337,8 @@ void cfg_free(struct cfg *c)
 	free(c->params);
 	free(c->pidfile);
 	free(c->logfile);
+	free(c->runtime_dir);
+	free(c->services_dir);
+	free(c->admin_group);
 	memset(c, 0, sizeof(*c));
 }

@@ -34,6 +34,9 @@ struct cfg {
 	size_t nparams;
 	char *pidfile;
 	char *logfile;
+	char *runtime_dir; /* sockets: control, ports */
+	char *services_dir; /* installed services (docs/services.md) */
+	char *admin_group; /* may use the control socket besides root */
 	int debug;
 };
 

@@ -11,10 +11,15 @@
 #include "daemon/config.h"
 #include "iomgr/iomgr.h"
 #include "loader/loader.h"
+#include "control/server.h"
+#include "daemon/volumes.h"
+#include "ports/ports.h"
+#include "services/services.h"
 #include "rtl/rtl.h"
 
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,6 +66,9 @@ static void usage(FILE *out)
 		"                           multi:a,b,c or a string\n"
 		"      --pidfile FILE       written once every volume is served\n"
 		"      --log FILE           log here instead of standard error\n"
+		"      --runtime-dir DIR    sockets go here (default /run/altitude)\n"
+		"      --services-dir DIR   installed services (default /etc/altitude/services)\n"
+		"      --admin-group GROUP  members may use the control socket too\n"
 		"  -d, --debug              log debug messages\n"
 		"  -h, --help               show this help\n");
 }
@@ -74,6 +82,9 @@ static int parse_args(int argc, char **argv, struct cfg *c)
 		{ "param", required_argument, NULL, 'p' },
 		{ "pidfile", required_argument, NULL, 'P' },
 		{ "log", required_argument, NULL, 'L' },
+		{ "runtime-dir", required_argument, NULL, 'R' },
+		{ "services-dir", required_argument, NULL, 'S' },
+		{ "admin-group", required_argument, NULL, 'G' },
 		{ "debug", no_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -102,6 +113,18 @@ static int parse_args(int argc, char **argv, struct cfg *c)
 		case 'L':
 			free(c->logfile);
 			c->logfile = strdup(optarg);
+			break;
+		case 'R':
+			free(c->runtime_dir);
+			c->runtime_dir = strdup(optarg);
+			break;
+		case 'S':
+			free(c->services_dir);
+			c->services_dir = strdup(optarg);
+			break;
+		case 'G':
+			free(c->admin_group);
+			c->admin_group = strdup(optarg);
 			break;
 		case 'd':
 			c->debug = 1;
@@ -138,13 +161,53 @@ static int write_pidfile(const char *path)
 	return 0;
 }
 
+static void service_skipped(const char *name, const char *why)
+{
+	rtl_log(LOG_ERR, "filter %s: not started: %s", name, why);
+}
+
+/* Boot, system and auto services, in load order. */
+static void load_services(void)
+{
+	struct svc *order;
+	size_t n = svc_start_order(&order, 256, service_skipped), i;
+
+	for (i = 0; i < n; i++) {
+		if (!fm_filter_find(order[i].name))
+			loader_load_service(order[i].name);
+		svc_free(&order[i]);
+	}
+	free(order);
+}
+
+static int resolve_group(const char *name, gid_t *gid)
+{
+	struct group *g;
+	char *end;
+	unsigned long v;
+
+	*gid = (gid_t)-1;
+	if (!name)
+		return 0;
+	v = strtoul(name, &end, 10);
+	if (*name && !*end) {
+		*gid = (gid_t)v;
+		return 0;
+	}
+	g = getgrnam(name);
+	if (!g)
+		return -ENOENT;
+	*gid = g->gr_gid;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct cfg c = { 0 };
-	struct io_volume **vols = NULL;
-	size_t nvols = 0, i;
+	size_t i;
 	char err[512];
 	sigset_t set;
+	gid_t admin_gid;
 	int sig, status = 1;
 
 	if (parse_args(argc, argv, &c) < 0)
@@ -162,8 +225,12 @@ int main(int argc, char **argv)
 		rtl_log(LOG_ERR, "fltmgrd must run as root (it mounts volumes and acts for every user)");
 		goto out;
 	}
-	if (!c.nvolumes)
-		rtl_log(LOG_WARNING, "no volume configured: filters load but see no I/O");
+	if (resolve_group(c.admin_group, &admin_gid) < 0) {
+		rtl_log(LOG_ERR, "admin group %s does not exist", c.admin_group);
+		goto out;
+	}
+	if (c.services_dir)
+		svc_set_dir(c.services_dir);
 	/* New files get exactly the caller's mode; the kernel sends its umask. */
 	umask(0);
 	sigemptyset(&set);
@@ -177,51 +244,56 @@ int main(int argc, char **argv)
 		rtl_log(LOG_ERR, "%s", err);
 		goto out;
 	}
-	vols = calloc(c.nvolumes + 1, sizeof(*vols));
-	if (!vols)
+	if (!c.runtime_dir)
+		c.runtime_dir = strdup("/run/altitude");
+	if (!c.runtime_dir || (mkdir(c.runtime_dir, 0755) < 0 && errno != EEXIST)) {
+		rtl_log(LOG_ERR, "cannot create %s: %m",
+			c.runtime_dir ? c.runtime_dir : "the runtime directory");
 		goto out;
+	}
+	if (ports_start(c.runtime_dir) < 0) {
+		rtl_log(LOG_ERR, "cannot start the communication port server");
+		goto out;
+	}
 	for (i = 0; i < c.nvolumes; i++) {
-		int r = io_volume_create(c.volumes[i].path, c.volumes[i].name,
-					 &vols[nvols]);
+		int r = vols_add(c.volumes[i].path, c.volumes[i].name, false);
 
 		if (r < 0) {
 			rtl_log(LOG_ERR, "volume %s: cannot use %s: %s",
 				c.volumes[i].name, c.volumes[i].path, strerror(-r));
 			goto out_volumes;
 		}
-		nvols++;
 	}
+	load_services();
 	for (i = 0; i < c.nfilters; i++)
 		loader_load(c.filters[i].name, c.filters[i].image,
 			    c.filters[i].altitude);
-	for (i = 0; i < nvols; i++) {
-		int r = io_volume_start(vols[i]);
-
-		if (r < 0) {
-			rtl_log(LOG_ERR, "volume %s: cannot mount: %s",
-				vols[i]->name, strerror(-r));
-			goto out_volumes;
-		}
+	if (vols_start_all() < 0)
+		goto out_volumes;
+	if (control_start(c.runtime_dir, admin_gid) < 0) {
+		rtl_log(LOG_ERR, "cannot start the control socket in %s: %m",
+			c.runtime_dir);
+		goto out_volumes;
 	}
 	if (c.pidfile && write_pidfile(c.pidfile) < 0)
 		rtl_log(LOG_WARNING, "cannot write %s: %m", c.pidfile);
 	rtl_log(LOG_INFO, "fltmgrd ready: %zu volume(s), %zu filter(s) configured",
-		nvols, c.nfilters);
+		c.nvolumes, c.nfilters);
 	do {
 		if (sigwait(&set, &sig) != 0)
 			break;
 	} while (sig == SIGHUP);
 	rtl_log(LOG_INFO, "fltmgrd: %s, shutting down", strsignal(sig));
 	status = 0;
+	control_stop();
 
 out_volumes:
-	while (nvols)
-		io_volume_unmount(vols[--nvols]);
+	vols_remove_all();
 	loader_unload_all();
+	ports_stop();
 	if (c.pidfile)
 		unlink(c.pidfile);
 out:
-	free(vols);
 	cfg_free(&c);
 	rtl_registry_clear();
 	rtl_set_log_sink(NULL);

@@ -59,10 +59,23 @@ enum fm_filter_state {
 
 struct fm_image;
 
+/* An instance definition of the filter's service (or the one -f gives). */
+struct fm_instance_def {
+	char name[FM_NAME_MAX];
+	char altitude[FM_ALTITUDE_MAX];
+	unsigned flags; /* FM_DEF_NO_AUTOMATIC, FM_DEF_NO_MANUAL */
+};
+#define FM_DEF_NO_AUTOMATIC 0x1
+#define FM_DEF_NO_MANUAL 0x2
+#define FM_MAX_DEFS 16
+
 struct fm_filter {
 	struct fm_object obj;
 	char name[FM_NAME_MAX];
 	char altitude[FM_ALTITUDE_MAX]; /* default instance's altitude */
+	struct fm_instance_def defs[FM_MAX_DEFS];
+	unsigned ndefs;
+	unsigned default_def;
 	FLT_REGISTRATION reg; /* copy, zero beyond the version's size */
 	struct fm_op_reg ops[FM_MAJOR_COUNT];
 	PDRIVER_OBJECT driver;
@@ -110,6 +123,7 @@ struct fm_volume {
 	char *dos_name; /* the Linux directory the volume covers */
 	UNICODE_STRING device_name; /* L"\\Device\\<name>" */
 	FLT_FILESYSTEM_TYPE fs_type;
+	char fs_name[16]; /* the Linux file system underneath: ext4, xfs ... */
 	pthread_rwlock_t stack_lock; /* guards the stack pointer only */
 	struct fm_stack *stack;
 	pthread_mutex_t attach_lock; /* serialises attach and detach */
@@ -174,6 +188,8 @@ static inline unsigned fm_major_index(UCHAR major)
 struct fm_filter *fm_filter_from_driver(PDRIVER_OBJECT driver);
 void fm_filter_bind_driver(PDRIVER_OBJECT driver, struct fm_filter *pending);
 struct fm_filter *fm_filter_find(const char *name);
+/* The same with fm_global_lock held by the caller. */
+struct fm_filter *fm_filter_find_locked(const char *name);
 /* Calls every filter's unload callback with FLTFL_FILTER_UNLOAD_MANDATORY. */
 void fm_filters_unload_all(void);
 
@@ -184,6 +200,8 @@ int fm_volume_create(const char *name, const char *dos_name,
 /* Tears down every instance (VOLUME_DISMOUNT) and drops the volume. */
 void fm_volume_destroy(struct fm_volume *vol);
 struct fm_volume *fm_volume_find(const char *name);
+/* Finds and references a volume by short name (FltObjectDereference). */
+struct fm_volume *fm_volume_get(const char *name);
 /* Every volume, each with a reference the caller drops (FltObjectDereference). */
 size_t fm_volumes_snapshot(struct fm_volume ***out);
 /* Publishes a new snapshot built from the old one +/- one instance. */
@@ -202,6 +220,9 @@ NTSTATUS fm_instance_attach(struct fm_filter *filter, struct fm_volume *vol,
 /* Detach: teardown start, drain, teardown complete, release. */
 void fm_instance_detach(struct fm_instance *inst,
 			FLT_INSTANCE_TEARDOWN_FLAGS reason);
+/* The same when the caller holds a reference, which the call consumes. */
+void fm_instance_detach_held(struct fm_instance *inst,
+			     FLT_INSTANCE_TEARDOWN_FLAGS reason, bool held);
 /* Attach filter to every volume automatically (after FltStartFiltering). */
 void fm_filter_attach_all(struct fm_filter *filter);
 /* Detaches every instance of filter, on every volume. */
@@ -227,6 +248,20 @@ static inline PFLT_PARAMETERS fm_op_params(struct fm_op_ctx *op)
 {
 	return &op->iopb.Parameters;
 }
+
+/* Manual detach: InstanceQueryTeardownCallback may refuse (its status is
+ * returned; a filter without one cannot be detached manually).  Consumes
+ * the caller's reference on inst (from fm_instance_find). */
+NTSTATUS fm_instance_detach_manual(struct fm_instance *inst);
+/* The instance definition called name (NULL: the default), or NULL. */
+const struct fm_instance_def *fm_filter_def(const struct fm_filter *filter,
+					    const char *name);
+/* Finds an attached instance of filter on vol (by name, or the only /
+ * default one when name is NULL) and references it. */
+struct fm_instance *fm_instance_find(struct fm_volume *vol,
+				     struct fm_filter *filter, const char *name);
+/* Every volume or filter, referenced, for enumerations. */
+size_t fm_filters_snapshot(struct fm_filter ***out);
 
 /* ---- loader glue (loader/loader.c) ---- */
 struct fm_filter *fm_filter_alloc(const char *name, const char *altitude);

@@ -38,8 +38,14 @@ NTSTATUS fm_instance_attach(struct fm_filter *filter, struct fm_volume *vol,
 	NTSTATUS status = STATUS_SUCCESS;
 	unsigned i;
 
-	if (!altitude)
-		altitude = filter->altitude;
+	if (!instance_name || !altitude) {
+		const struct fm_instance_def *def = fm_filter_def(filter, instance_name);
+
+		if (!altitude)
+			altitude = def ? def->altitude : filter->altitude;
+		if (!instance_name && def)
+			instance_name = def->name;
+	}
 	if (!fm_altitude_valid(altitude))
 		return STATUS_INVALID_PARAMETER;
 	if (filter->state != FM_FILTER_STARTED)
@@ -118,6 +124,12 @@ out_unlock:
 void fm_instance_detach(struct fm_instance *inst,
 			FLT_INSTANCE_TEARDOWN_FLAGS reason)
 {
+	fm_instance_detach_held(inst, reason, false);
+}
+
+void fm_instance_detach_held(struct fm_instance *inst,
+			     FLT_INSTANCE_TEARDOWN_FLAGS reason, bool held)
+{
 	struct fm_volume *vol = inst->volume;
 	struct fm_filter *filter = inst->filter;
 	FLT_RELATED_OBJECTS objs;
@@ -125,6 +137,8 @@ void fm_instance_detach(struct fm_instance *inst,
 	pthread_mutex_lock(&vol->attach_lock);
 	if (inst->detaching) {
 		pthread_mutex_unlock(&vol->attach_lock);
+		if (held)
+			fm_object_put(&inst->obj);
 		return;
 	}
 	inst->detaching = true;
@@ -142,7 +156,7 @@ void fm_instance_detach(struct fm_instance *inst,
 		filter->reg.InstanceTeardownCompleteCallback(&objs, reason);
 	pthread_mutex_unlock(&vol->attach_lock);
 
-	while (atomic_load(&inst->obj.refs) > 1) {
+	while (atomic_load(&inst->obj.refs) > 1 + (long)held) {
 		struct timespec ts = { 0, 1000000 };
 
 		nanosleep(&ts, NULL);
@@ -155,11 +169,86 @@ void fm_instance_detach(struct fm_instance *inst,
 	FltObjectDereference(filter);
 }
 
+const struct fm_instance_def *fm_filter_def(const struct fm_filter *filter,
+					    const char *name)
+{
+	unsigned i;
+
+	if (!filter->ndefs)
+		return NULL;
+	if (!name)
+		return &filter->defs[filter->default_def];
+	for (i = 0; i < filter->ndefs; i++)
+		if (!strcasecmp(filter->defs[i].name, name))
+			return &filter->defs[i];
+	return NULL;
+}
+
+struct fm_instance *fm_instance_find(struct fm_volume *vol,
+				     struct fm_filter *filter, const char *name)
+{
+	const struct fm_instance_def *def = name ? NULL : fm_filter_def(filter, NULL);
+	struct fm_instance *found = NULL, *only = NULL;
+	struct fm_stack *s;
+	unsigned i, count = 0;
+
+	pthread_mutex_lock(&vol->attach_lock);
+	s = vol->stack;
+	for (i = 0; i < s->count; i++) {
+		struct fm_instance *inst = s->inst[i];
+
+		if (inst->filter != filter || inst->detaching)
+			continue;
+		count++;
+		only = inst;
+		if (name ? !strcasecmp(inst->name, name)
+			 : (def && !strcasecmp(inst->name, def->name)))
+			found = inst;
+	}
+	if (!found && !name && count == 1)
+		found = only;
+	if (found)
+		fm_object_get(&found->obj);
+	pthread_mutex_unlock(&vol->attach_lock);
+	return found;
+}
+
+NTSTATUS fm_instance_detach_manual(struct fm_instance *inst)
+{
+	struct fm_filter *filter = inst->filter;
+	FLT_RELATED_OBJECTS objs;
+	NTSTATUS status;
+
+	if (!filter->reg.InstanceQueryTeardownCallback) {
+		rtl_log(LOG_WARNING,
+			"filter %s: instance %s cannot be detached: the filter has no InstanceQueryTeardownCallback",
+			filter->name, inst->name);
+		fm_object_put(&inst->obj);
+		return STATUS_FLT_DO_NOT_DETACH;
+	}
+	fm_related_objects(inst, &objs);
+	status = filter->reg.InstanceQueryTeardownCallback(&objs, 0);
+	if (!NT_SUCCESS(status)) {
+		rtl_log(LOG_WARNING,
+			"filter %s: instance %s refused to detach from volume %s: %s (0x%08X)",
+			filter->name, inst->name, inst->volume->name,
+			rtl_status_name(status), (unsigned)status);
+		fm_object_put(&inst->obj);
+		return status;
+	}
+	fm_instance_detach_held(inst, FLTFL_INSTANCE_TEARDOWN_MANUAL, true);
+	return STATUS_SUCCESS;
+}
+
 void fm_filter_attach_all(struct fm_filter *filter)
 {
+	const struct fm_instance_def *def = fm_filter_def(filter, NULL);
 	struct fm_volume **vols;
-	size_t n = fm_volumes_snapshot(&vols), i;
+	size_t n, i;
 
+	if (def && (def->flags & FM_DEF_NO_AUTOMATIC))
+		return;
+	n = fm_volumes_snapshot(&vols);
 	for (i = 0; i < n; i++) {
 		fm_instance_attach(filter, vols[i], NULL, NULL,
 				   FLTFL_INSTANCE_SETUP_AUTOMATIC_ATTACHMENT,

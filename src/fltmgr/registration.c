@@ -226,20 +226,28 @@ NTSTATUS FLTAPI FltStartFiltering(PFLT_FILTER Filter)
 	return STATUS_SUCCESS;
 }
 
+struct fm_filter *fm_filter_find_locked(const char *name)
+{
+	struct fm_filter *f;
+
+	for (f = fm_filters; f; f = f->next)
+		if (!strcasecmp(f->name, name))
+			break;
+	return f;
+}
+
 struct fm_filter *fm_filter_find(const char *name)
 {
 	struct fm_filter *f;
 
 	pthread_mutex_lock(&fm_global_lock);
-	for (f = fm_filters; f; f = f->next)
-		if (!strcasecmp(f->name, name))
-			break;
+	f = fm_filter_find_locked(name);
 	pthread_mutex_unlock(&fm_global_lock);
 	return f;
 }
 
 /* Snapshot of the registered filters, each with a reference. */
-static size_t fm_filters_snapshot(struct fm_filter ***out)
+size_t fm_filters_snapshot(struct fm_filter ***out)
 {
 	struct fm_filter *f, **arr;
 	size_t n = 0, i = 0;
@@ -264,7 +272,10 @@ void fm_volume_attach_all(struct fm_volume *vol)
 	size_t n = fm_filters_snapshot(&arr), i;
 
 	for (i = 0; i < n; i++) {
-		if (arr[i]->state == FM_FILTER_STARTED)
+		const struct fm_instance_def *def = fm_filter_def(arr[i], NULL);
+
+		if (arr[i]->state == FM_FILTER_STARTED &&
+		    !(def && (def->flags & FM_DEF_NO_AUTOMATIC)))
 			fm_instance_attach(
 				arr[i], vol, NULL, NULL,
 				FLTFL_INSTANCE_SETUP_AUTOMATIC_ATTACHMENT |

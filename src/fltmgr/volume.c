@@ -229,6 +229,20 @@ void fm_volume_destroy(struct fm_volume *vol)
 	free(vol);
 }
 
+struct fm_volume *fm_volume_get(const char *name)
+{
+	struct fm_volume *vol;
+
+	pthread_mutex_lock(&fm_global_lock);
+	for (vol = fm_volumes; vol; vol = vol->next)
+		if (!strcasecmp(vol->name, name))
+			break;
+	if (vol)
+		fm_object_get(&vol->obj);
+	pthread_mutex_unlock(&fm_global_lock);
+	return vol;
+}
+
 /* Snapshot of the volumes, each with a reference. */
 size_t fm_volumes_snapshot(struct fm_volume ***out)
 {

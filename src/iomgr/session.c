@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -97,6 +98,30 @@ static void *io_loop(void *arg)
 
 static const struct fm_volume_ops io_volume_ops = { .stack_changed = NULL };
 
+/* The name of the file system under a volume, for fltmc volumes. */
+static void io_fs_name(int fd, char *out, size_t cap)
+{
+	static const struct {
+		unsigned long magic;
+		const char *name;
+	} names[] = {
+		{ 0xEF53, "ext4" },	 { 0x58465342, "xfs" },
+		{ 0x9123683E, "btrfs" }, { 0x01021994, "tmpfs" },
+		{ 0x794c7630, "overlay" }, { 0x6969, "nfs" },
+		{ 0x2fc12fc1, "zfs" },	 { 0xF2F52010, "f2fs" },
+		{ 0x65735546, "fuse" },	 { 0x4d44, "vfat" },
+	};
+	struct statfs sf;
+	unsigned i;
+
+	snprintf(out, cap, "unknown");
+	if (fstatfs(fd, &sf) < 0)
+		return;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if ((unsigned long)sf.f_type == names[i].magic)
+			snprintf(out, cap, "%s", names[i].name);
+}
+
 int io_volume_create(const char *dir, const char *name, struct io_volume **out)
 {
 	struct io_volume *v = calloc(1, sizeof(*v));
@@ -121,6 +146,7 @@ int io_volume_create(const char *dir, const char *name, struct io_volume **out)
 	err = fm_volume_create(name, v->mountpoint, &io_volume_ops, v, &v->fm);
 	if (err)
 		goto out_fs;
+	io_fs_name(v->root_fd, v->fm->fs_name, sizeof(v->fm->fs_name));
 	*out = v;
 	return 0;
 

@@ -10,6 +10,8 @@
  */
 #include "loader/loader.h"
 #include "fltmgr/fm.h"
+#include "ports/ports.h"
+#include "services/services.h"
 #include "rtl/rtl.h"
 
 #include <dlfcn.h>
@@ -155,6 +157,19 @@ static void loader_close_image(struct fm_image *img)
 
 NTSTATUS loader_load(const char *name, const char *image, const char *altitude)
 {
+	struct fm_instance_def def;
+
+	memset(&def, 0, sizeof(def));
+	snprintf(def.name, sizeof(def.name), "%s", name ? name : "");
+	snprintf(def.altitude, sizeof(def.altitude), "%s", altitude ? altitude : "");
+	return loader_load_defs(name, image, &def, 1, 0);
+}
+
+NTSTATUS loader_load_defs(const char *name, const char *image,
+			  const struct fm_instance_def *defs, unsigned ndefs,
+			  unsigned default_def)
+{
+	const char *altitude = ndefs ? defs[default_def].altitude : NULL;
 	PDRIVER_INITIALIZE entry;
 	struct fm_image *img;
 	struct stat st;
@@ -181,6 +196,11 @@ NTSTATUS loader_load(const char *name, const char *image, const char *altitude)
 		free(img);
 		return STATUS_INSUFFICIENT_RESOURCES;
 	}
+	if (ndefs > FM_MAX_DEFS)
+		ndefs = FM_MAX_DEFS;
+	memcpy(img->filter->defs, defs, ndefs * sizeof(*defs));
+	img->filter->ndefs = ndefs;
+	img->filter->default_def = default_def < ndefs ? default_def : 0;
 
 	pthread_mutex_lock(&loader_lock);
 	if (loader_find(name)) {
@@ -297,6 +317,8 @@ NTSTATUS loader_unload(const char *name, bool mandatory)
 			return status;
 		}
 	}
+	/* Ports the filter forgot to close must not outlive its code. */
+	ports_filter_unloading(f);
 	if (f->state != FM_FILTER_UNREGISTERING) {
 		if (f->reg.FilterUnloadCallback)
 			rtl_log(LOG_WARNING,
@@ -329,4 +351,71 @@ void loader_unload_all(void)
 		pthread_mutex_unlock(&loader_lock);
 		loader_unload(name, true);
 	}
+}
+
+NTSTATUS loader_load_service(const char *name)
+{
+	struct fm_instance_def defs[FM_MAX_DEFS];
+	char err[512];
+	struct svc s;
+	unsigned i;
+	NTSTATUS status;
+	int r;
+
+	r = svc_read(name, &s, err, sizeof(err));
+	if (r < 0) {
+		rtl_log(LOG_ERR, "filter %s: %s", name, err);
+		return r == -ENOENT ? STATUS_OBJECT_NAME_NOT_FOUND
+				    : STATUS_INVALID_PARAMETER;
+	}
+	if (s.start == SVC_START_DISABLED) {
+		rtl_log(LOG_ERR, "filter %s: the service is disabled", name);
+		svc_free(&s);
+		return STATUS_INVALID_DEVICE_STATE;
+	}
+	r = svc_publish(&s);
+	if (r < 0) {
+		rtl_log(LOG_ERR, "filter %s: cannot publish its registry key: %s",
+			name, strerror(-r));
+		svc_free(&s);
+		return STATUS_INSUFFICIENT_RESOURCES;
+	}
+	memset(defs, 0, sizeof(defs));
+	for (i = 0; i < s.ninstances && i < FM_MAX_DEFS; i++) {
+		snprintf(defs[i].name, sizeof(defs[i].name), "%s", s.instances[i].name);
+		snprintf(defs[i].altitude, sizeof(defs[i].altitude), "%s",
+			 s.instances[i].altitude);
+		defs[i].flags = s.instances[i].flags;
+	}
+	status = loader_load_defs(s.name, s.image, defs, i, s.default_instance);
+	svc_free(&s);
+	return status;
+}
+
+static bool loader_us_name(PCUNICODE_STRING us, char *out, size_t cap)
+{
+	ssize_t n;
+
+	if (!us || !us->Buffer || !us->Length || us->Length % sizeof(WCHAR))
+		return false;
+	n = rtl_name_from_utf16(us->Buffer, us->Length / sizeof(WCHAR), out, cap);
+	return n > 0;
+}
+
+NTSTATUS FLTAPI FltLoadFilter(PCUNICODE_STRING FilterName)
+{
+	char name[FM_NAME_MAX * 4];
+
+	if (!loader_us_name(FilterName, name, sizeof(name)))
+		return STATUS_INVALID_PARAMETER;
+	return loader_load_service(name);
+}
+
+NTSTATUS FLTAPI FltUnloadFilter(PCUNICODE_STRING FilterName)
+{
+	char name[FM_NAME_MAX * 4];
+
+	if (!loader_us_name(FilterName, name, sizeof(name)))
+		return STATUS_INVALID_PARAMETER;
+	return loader_unload(name, false);
 }

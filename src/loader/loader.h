@@ -23,6 +23,16 @@
  */
 NTSTATUS loader_load(const char *name, const char *image, const char *altitude);
 
+struct fm_instance_def;
+/* The same with the service's instance definitions; automatic attachment
+ * uses defs[default_def] unless it says no automatic attachment. */
+NTSTATUS loader_load_defs(const char *name, const char *image,
+			  const struct fm_instance_def *defs, unsigned ndefs,
+			  unsigned default_def);
+/* Loads the installed service name (docs/services.md): publishes its
+ * registry key, then loads its image with its instance definitions. */
+NTSTATUS loader_load_service(const char *name);
+
 /*
  * Unloads a filter.  Non-mandatory unloads call FilterUnloadCallback(0),
  * which may refuse; a filter without one cannot be unloaded

@@ -2,13 +2,24 @@
  * readwrite.c - IRP_MJ_READ, IRP_MJ_WRITE, IRP_MJ_FLUSH_BUFFERS and the
  * data-path requests around them (fallocate, copy_file_range, lseek).
  *
+ * What a Windows filter expects to see of a program's read(2) or write(2)
+ * is cached I/O, and beneath it the paging I/O that moves the data between
+ * the cache and the disk.  The volume caches write-through, so a write(2)
+ * becomes a cached IRP_MJ_WRITE with the paging write (IRP_PAGING_IO |
+ * IRP_NOCACHE) that puts its data on disk nested inside it; the program's
+ * result is the paging write's.  A read(2) of a file opened uncached is a
+ * cached IRP_MJ_READ with the paging read nested inside; a read of a
+ * page-cached file is the kernel filling its cache, a paging read alone.
+ * mmap write-back is a paging write alone, O_DIRECT I/O a non-cached,
+ * non-paging IRP.  A filter registered with SKIP_CACHED_IO therefore sees
+ * exactly the data that reaches the disk, and one with SKIP_PAGING_IO the
+ * program's calls.
+ *
  * Data reaches filters in a per-thread buffer, so the data path allocates
  * nothing; when no instance registered the major function the data moves
  * between /dev/fuse and the file without a copy (splice), as in libfuse's
- * passthrough_ll.  A read of a file opened uncached is the program's own
- * read (cached I/O for a Windows filter); a read of a page-cached file is
- * the kernel filling its cache (IRP_PAGING_IO | IRP_NOCACHE).  Writes are
- * the program's write(2) calls, except mmap write-back, which is paging I/O.
+ * passthrough_ll.  O_DIRECT data goes through a page-aligned buffer, as
+ * the file system underneath requires.
  */
 #include "iomgr/iomgr.h"
 #include "rtl/rtl.h"
@@ -20,35 +31,115 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#define IO_DIRECT_ALIGN 4096
+
+/* The thread's data buffer, page aligned (contents are not kept). */
 static char *io_buffer(size_t size)
 {
 	struct io_tls *t = io_tls();
+	void *p;
 
-	return t ? io_tls_grow(&t->data, &t->data_cap, size) : NULL;
+	if (!t)
+		return NULL;
+	if (size <= t->data_cap && t->data)
+		return t->data;
+	size = ALIGN_UP_BY(size ? size : 1, IO_DIRECT_ALIGN);
+	if (posix_memalign(&p, IO_DIRECT_ALIGN, size))
+		return NULL;
+	free(t->data);
+	t->data = p;
+	t->data_cap = size;
+	return p;
 }
 
-static ULONG io_data_flags(const struct io_file *f, bool paging, ULONG op)
+enum io_data_kind {
+	IO_DATA_CACHED, /* a program's read(2)/write(2) */
+	IO_DATA_PAGING, /* cache fill or write-back */
+	IO_DATA_NOCACHE, /* O_DIRECT */
+};
+
+static ULONG io_data_flags(enum io_data_kind kind, ULONG op)
 {
-	if (paging)
-		return op | IRP_PAGING_IO | IRP_NOCACHE;
-	if (f->flags & O_DIRECT)
+	switch (kind) {
+	case IO_DATA_PAGING:
+		return op | IRP_PAGING_IO | IRP_NOCACHE | IRP_SYNCHRONOUS_PAGING_IO;
+	case IO_DATA_NOCACHE:
 		return op | IRP_NOCACHE | IRP_SYNCHRONOUS_API;
-	return op | IRP_SYNCHRONOUS_API;
+	default:
+		return op | IRP_SYNCHRONOUS_API;
+	}
+}
+
+/* The file system's part of a read: pread, STATUS_END_OF_FILE at the end. */
+static void io_read_fs(struct io_op *op, struct io_file *f)
+{
+	PFLT_PARAMETERS p = io_params(op);
+	ssize_t n = pread(f->fd, p->Read.ReadBuffer, p->Read.Length,
+			  p->Read.ByteOffset.QuadPart);
+
+	if (n == 0 && p->Read.Length) {
+		op->fm.data.IoStatus.Status = STATUS_END_OF_FILE;
+		op->fm.data.IoStatus.Information = 0;
+	} else {
+		io_done(op, n < 0 ? -errno : 0, (ULONG_PTR)n);
+	}
+}
+
+static void io_write_fs(struct io_op *op, struct io_file *f)
+{
+	PFLT_PARAMETERS p = io_params(op);
+	ssize_t n = pwrite(f->fd, p->Write.WriteBuffer, p->Write.Length,
+			   p->Write.ByteOffset.QuadPart);
+
+	io_done(op, n < 0 ? -errno : 0, (ULONG_PTR)n);
+}
+
+/*
+ * Runs a cached data IRP with the paging IRP nested inside it, or a
+ * single IRP of the given kind.  op is begun and its parameters set.
+ */
+static void io_data_run(fuse_req_t req, struct io_op *op, struct io_file *f,
+			enum io_data_kind kind,
+			void (*fs)(struct io_op *, struct io_file *))
+{
+	UCHAR major = op->fm.iopb.MajorFunction;
+	ULONG opflag = major == IRP_MJ_READ ? IRP_READ_OPERATION
+					    : IRP_WRITE_OPERATION;
+
+	op->fm.iopb.IrpFlags = io_data_flags(kind, opflag);
+	if (!io_pre(op)) {
+		io_post(op);
+		return;
+	}
+	if (kind == IO_DATA_CACHED) {
+		struct io_op pg;
+
+		io_begin(&pg, req, major, IRP_MN_NORMAL, f->inode, NULL, f);
+		pg.fm.iopb.IrpFlags = io_data_flags(IO_DATA_PAGING, opflag);
+		pg.fm.iopb.Parameters = op->fm.iopb.Parameters;
+		if (io_pre(&pg))
+			fs(&pg, f);
+		io_post(&pg);
+		op->fm.data.IoStatus = pg.fm.data.IoStatus;
+	} else {
+		fs(op, f);
+	}
+	io_post(op);
 }
 
 void io_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		struct fuse_file_info *fi)
 {
 	struct io_file *f = io_file(fi);
+	bool odirect = f->flags & O_DIRECT;
 	struct io_op op;
 	PFLT_PARAMETERS p;
 	char *buf;
-	ssize_t n;
 	int err;
 
 	(void)ino;
 	io_begin(&op, req, IRP_MJ_READ, IRP_MN_NORMAL, f->inode, NULL, f);
-	if (!op.wanted) {
+	if (!op.wanted && !odirect) {
 		struct fuse_bufvec bv = FUSE_BUFVEC_INIT(size);
 
 		io_post(&op);
@@ -65,21 +156,13 @@ void io_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		return;
 	}
 	p = io_params(&op);
-	op.fm.iopb.IrpFlags = io_data_flags(f, !f->direct, IRP_READ_OPERATION);
 	p->Read.Length = (ULONG)size;
 	p->Read.ByteOffset.QuadPart = off;
 	p->Read.ReadBuffer = buf;
-	if (io_pre(&op)) {
-		n = pread(f->fd, p->Read.ReadBuffer, p->Read.Length,
-			  p->Read.ByteOffset.QuadPart);
-		if (n == 0 && p->Read.Length) {
-			op.fm.data.IoStatus.Status = STATUS_END_OF_FILE;
-			op.fm.data.IoStatus.Information = 0;
-		} else {
-			io_done(&op, n < 0 ? -errno : 0, (ULONG_PTR)n);
-		}
-	}
-	io_post(&op);
+	io_data_run(req, &op, f,
+		    odirect ? IO_DATA_NOCACHE
+			    : f->direct ? IO_DATA_CACHED : IO_DATA_PAGING,
+		    io_read_fs);
 	if (io_status(&op) == STATUS_END_OF_FILE) {
 		fuse_reply_buf(req, buf, 0);
 		return;
@@ -97,6 +180,7 @@ void io_op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,
 {
 	struct io_file *f = io_file(fi);
 	size_t size = fuse_buf_size(in);
+	bool odirect = f->flags & O_DIRECT;
 	struct io_op op;
 	PFLT_PARAMETERS p;
 	void *data;
@@ -105,7 +189,7 @@ void io_op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,
 
 	(void)ino;
 	io_begin(&op, req, IRP_MJ_WRITE, IRP_MN_NORMAL, f->inode, NULL, f);
-	if (!op.wanted) {
+	if (!op.wanted && !odirect) {
 		struct fuse_bufvec out = FUSE_BUFVEC_INIT(size);
 
 		io_post(&op);
@@ -121,7 +205,7 @@ void io_op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,
 		fuse_reply_write(req, (size_t)n);
 		return;
 	}
-	if (in->count == 1 && !(in->buf[0].flags & FUSE_BUF_IS_FD)) {
+	if (!odirect && in->count == 1 && !(in->buf[0].flags & FUSE_BUF_IS_FD)) {
 		data = in->buf[0].mem;
 	} else {
 		struct fuse_bufvec mem = FUSE_BUFVEC_INIT(size);
@@ -141,16 +225,14 @@ void io_op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,
 		}
 	}
 	p = io_params(&op);
-	op.fm.iopb.IrpFlags = io_data_flags(f, fi->writepage, IRP_WRITE_OPERATION);
 	p->Write.Length = (ULONG)size;
 	p->Write.ByteOffset.QuadPart = off;
 	p->Write.WriteBuffer = data;
-	if (io_pre(&op)) {
-		n = pwrite(f->fd, p->Write.WriteBuffer, p->Write.Length,
-			   p->Write.ByteOffset.QuadPart);
-		io_done(&op, n < 0 ? -errno : 0, (ULONG_PTR)n);
-	}
-	io_post(&op);
+	io_data_run(req, &op, f,
+		    fi->writepage ? IO_DATA_PAGING
+		    : odirect     ? IO_DATA_NOCACHE
+				  : IO_DATA_CACHED,
+		    io_write_fs);
 	err = io_errno(&op);
 	if (err) {
 		fuse_reply_err(req, err);

@@ -19,7 +19,6 @@ E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 FLTMGRD=${FLTMGRD:-$BUILD/src/daemon/fltmgrd}
 TESTFILTER=$BUILD/tests/filters/testfilter.so
 PY=/usr/bin/python3
-E2E_NAME=$(basename "$0" .sh)
 
 T=$(mktemp -d /tmp/altitude-e2e.XXXXXX) || exit 2
 chmod 755 "$T"
@@ -31,7 +30,8 @@ FLOG=$T/filters.log
 export HOME=$T LC_ALL=C
 umask 022
 # Other uids run the Python helper too; the checkout may not be readable.
-cp "$E2E_DIR/helpers/run.py" "$T/run.py"
+cp -r "$E2E_DIR/helpers" "$T/helpers"
+HELPERS=$T/helpers
 
 DAEMON_PID=
 DAEMON_VOLS=()
@@ -54,7 +54,8 @@ fail() {
 	printf 'not ok - %s\n' "$1"
 	E2E_FAILED=$((E2E_FAILED + 1))
 	shift
-	[[ $# -gt 0 ]] && diag "$*"
+	local a
+	for a in "$@"; do diag "$a"; done
 	return 0
 }
 
@@ -120,14 +121,14 @@ bail() {
 # py CODE [ARG...]: run Python CODE with A = [ARG...]; an OSError prints its
 # errno name (EACCES ...) instead of a traceback.  helpers/run.py has the rest.
 py() {
-	"$PY" "$T/run.py" "$@"
+	"$PY" "$HELPERS/run.py" "$@"
 }
 
 # upy UID GID[,SUPPLEMENTARY...] CODE [ARG...]: py as that user.
 upy() {
 	local uid=$1 gids=$2
 	shift 2
-	as_user "$uid" "$gids" "$PY" "$T/run.py" "$@"
+	as_user "$uid" "$gids" "$PY" "$HELPERS/run.py" "$@"
 }
 
 # as_user UID GID[,SUPPLEMENTARY...] CMD...: run CMD with those ids only.
@@ -256,20 +257,20 @@ start_daemon() {
 	pass "$what"
 }
 
-# wait_daemon SECONDS: reap the daemon, killing it after SECONDS; returns its
-# exit status (137 if it had to be killed).
-wait_daemon() {
-	local timer which rc
-	sleep "$1" </dev/null >/dev/null 2>&1 &
+# wait_pid PID SECONDS: reap background job PID, killing it after SECONDS;
+# returns its exit status (137 if it had to be killed).
+wait_pid() {
+	local pid=$1 timer which rc
+	sleep "$2" </dev/null >/dev/null 2>&1 &
 	timer=$!
-	wait -n -p which "$DAEMON_PID" "$timer"
+	wait -n -p which "$pid" "$timer"
 	rc=$?
 	if [[ $which == "$timer" ]]; then
-		kill -KILL "$DAEMON_PID" 2>/dev/null
-		wait "$DAEMON_PID" 2>/dev/null
+		kill -KILL "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
 		return 137
 	fi
-	kill "$timer" 2>/dev/null
+	kill -KILL "$timer" 2>/dev/null
 	wait "$timer" 2>/dev/null
 	return "$rc"
 }
@@ -289,7 +290,7 @@ stop_daemon() {
 		return 0
 	fi
 	kill -"$sig" "$DAEMON_PID" 2>/dev/null
-	wait_daemon 20
+	wait_pid "$DAEMON_PID" 20
 	rc=$?
 	DAEMON_PID=
 	if [[ $rc -eq 137 ]]; then
@@ -314,9 +315,12 @@ stop_daemon() {
 e2e_cleanup() {
 	local rc=$? m
 	trap - EXIT
+	# A subshell forked just before a signal may run this trap: only the
+	# test's own shell cleans up.
+	[[ $BASHPID == "$E2E_SHELL" ]] || exit "$rc"
 	if [[ -n $DAEMON_PID ]]; then
 		kill -TERM "$DAEMON_PID" 2>/dev/null
-		wait_daemon 5
+		wait_pid "$DAEMON_PID" 5
 	fi
 	# Only this namespace sees these mounts; lazy unmount cannot hurt others.
 	findmnt -rn -o TARGET | grep -F "$T/" | sort -r | while read -r m; do
@@ -330,6 +334,7 @@ e2e_cleanup() {
 	((rc == 0 && E2E_FAILED > 0)) && rc=1
 	exit "$rc"
 }
+E2E_SHELL=$BASHPID
 trap e2e_cleanup EXIT
 trap 'exit 143' TERM
 trap 'exit 130' INT

@@ -8,6 +8,7 @@
 printf 'top secret\n' >"$VOL/secret.txt"
 printf 'public\n' >"$VOL/other.txt"
 for f in priv.txt busy.txt; do printf '%s\n' "$f" >"$VOL/$f"; done
+mkdir "$VOL/hidden.d"
 
 # ---- Default DenyStatus: STATUS_ACCESS_DENIED -------------------------------
 add_filter A 385100
@@ -54,8 +55,17 @@ add_filter P 360000 DenyName=priv.txt DenyStatus=dword:0xC0000061
 add_filter S 350000 DenyName=busy.txt DenyStatus=dword:0xC0000043
 add_filter F 340000 DenyName=full.txt DenyMajor=IRP_MJ_WRITE \
 	DenyStatus=dword:0xC000007F
+add_filter E 330000 DenyName=hidden.d
 add_filter C 320000
 start_daemon "${FARGS[@]}"
+
+check_match "opendir of a denied directory fails with Permission denied" \
+	'Permission denied' "$(ls "$VOL/hidden.d" 2>&1)"
+check "the denied directory can still be stat'ed" stat "$VOL/hidden.d"
+check "creating inside it still works (only the last component counts)" \
+	mkdir "$VOL/hidden.d/inner"
+check_eq "denied opendir reached E and stopped there" "A pre,B pre,P pre,S pre,F pre,E pre,F post,S post,P post,B post,A post" \
+	"$(ops_seq IRP_MJ_CREATE '\hidden.d' | cut -d, -f1-11)"
 
 err=$(cat "$VOL/secret.txt" 2>&1)
 check_match "STATUS_OBJECT_NAME_NOT_FOUND -> No such file or directory" \

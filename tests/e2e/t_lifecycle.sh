@@ -126,3 +126,26 @@ check_eq "A: setup, teardown, unload after SIGINT" "ok 1" "$(lifecycle A)"
 check_eq "B: setup, teardown, unload after SIGINT" "ok 1" "$(lifecycle B)"
 check_eq "teardown-start reason is volume dismount or filter unload" "" \
 	"$(awk '$2 == "teardown-start" && $3 !~ /^0x(2|4|6|8|A|C|E)$/' "$FLOG")"
+
+# ---- SIGTERM while I/O is running and a file is held open --------------------------
+FLOG=$T/filters3.log
+FARGS=()
+add_filter A 300000
+start_daemon "${FARGS[@]}"
+py 'fd = os.open(A[0], os.O_CREAT | os.O_WRONLY | os.O_APPEND, 0o644)
+while True:
+    os.write(fd, b"x" * 4096)' "$VOL/busy.log" >"$T/writer.out" 2>&1 &
+writer=$!
+exec 7<"$VOL/v1.txt"
+wait_for 5 test -s "$VOL/busy.log"
+check "the writer is writing" test -s "$VOL/busy.log"
+stop_daemon TERM
+wait_pid "$writer" 10
+check_eq "the writer was not left hanging (it ended within 10 s)" "ended" \
+	"$([[ $? -ne 137 ]] && echo ended || echo hung)"
+check_match "the writer got an error once the volume went away" '^E[A-Z]+$' \
+	"$(cat "$T/writer.out")"
+exec 7<&-
+check_eq "A: setup, teardown, unload with I/O in flight" "ok 1" "$(lifecycle A)"
+check "after stop: the written data is on disk" test -s "$VOL/busy.log"
+check_eq "after stop: only whole 4 KiB writes" 0 $(($(stat -c %s "$VOL/busy.log") % 4096))

@@ -8,12 +8,29 @@
 
 REF=$(new_volume ref)
 
+odirect='
+buf = mmap.mmap(-1, 1 << 20); buf.write(bytes(range(256)) * 4096)
+fd = os.open(A[0], os.O_CREAT | os.O_RDWR | os.O_DIRECT, 0o644)
+n = os.pwritev(fd, [buf], 0)
+rb = mmap.mmap(-1, 1 << 20)
+m = os.preadv(fd, [rb], 0); os.close(fd)
+print(n, m, rb[:] == buf[:], read_file(A[0]) == buf[:])'
+bigxattr='
+write_file(A[0], b"")
+for size in (255, 4000, 60000):
+    try:
+        os.setxattr(A[0], "user.big%d" % size, bytes([size % 251]) * size)
+        print(size, os.getxattr(A[0], "user.big%d" % size) == bytes([size % 251]) * size, end=" ")
+    except OSError as e:
+        print(size, errno.errorcode[e.errno], end=" ")
+print(sorted(os.listxattr(A[0])))'
+
 suite() {
 	local L=$1 W=$VOL/$1 R=$REF/$1 out
 	mkdir -p "$W" "$R"
 
 	# ---- rename ----------------------------------------------------------
-	mkdir "$W/names" "$W/many"
+	mkdir "$W/names" "$W/many" "$W/winnames" "$W/deep" "$W/rdunl"
 	printf A >"$W/ra"; printf B >"$W/rb"
 	check_eq "[$L] rename over a file" "A-gone" "$(py '
 os.rename(A[0], A[1]); print(read_file(A[1]).decode() + "-" +
@@ -55,6 +72,11 @@ st = os.fstat(fd)
 print("there" if os.path.exists(A[0]) else "gone", st.st_nlink,
       os.pread(fd, 100, 0).decode())
 os.close(fd)' "$W/unl")"
+	printf old >"$W/rp-target"; printf new >"$W/rp-new"
+	check_eq "[$L] rename over a file another process holds open" "old new" "$(py '
+fd = os.open(A[1], os.O_RDONLY)
+os.rename(A[0], A[1])
+print(os.read(fd, 10).decode(), read_file(A[1]).decode()); os.close(fd)' "$W/rp-new" "$W/rp-target")"
 	printf linked >"$W/h1"
 	check_eq "[$L] hard link: count 2, same inode, same data" "2 2 same linked" "$(py '
 os.link(A[0], A[1]); a, b = os.stat(A[0]), os.stat(A[1])
@@ -99,10 +121,64 @@ for n in names:
 got = sorted(os.listdir(d))
 ok = got == sorted(names) and all(read_file(d + b"/" + n) == n for n in names)
 print(names[0].decode(), len(got), "ok" if ok else got)' "$W/names")"
+	check_eq "[$L] names differing only in case are different files" "2 Upper lower" "$(py '
+write_file(A[0] + "/Case", b"Upper"); write_file(A[0] + "/case", b"lower")
+print(len([n for n in os.listdir(A[0]) if n.lower() == "case"]),
+      read_file(A[0] + "/Case").decode(), read_file(A[0] + "/case").decode())' "$W/names")"
+	check_eq "[$L] names Windows reserves (CON, aux.txt, trailing dot and space)" "ok" "$(py '
+names = ["CON", "aux.txt", "trail.", "space ", " lead", "nul", "a<b>c|d\"e"]
+for n in names: write_file(A[0] + "/" + n, n.encode())
+print("ok" if all(read_file(A[0] + "/" + n) == n.encode() for n in names) and
+      set(names) <= set(os.listdir(A[0])) else sorted(os.listdir(A[0])))' "$W/winnames")"
+	check_eq "[$L] a tree deeper than PATH_MAX, walked with dirfds" "ok 10200" "$(py '
+d = os.open(A[0], os.O_RDONLY | os.O_DIRECTORY)
+for i in range(200):
+    name = "%03d" % i + "d" * 47
+    os.mkdir(name, dir_fd=d)
+    nd = os.open(name, os.O_RDONLY | os.O_DIRECTORY, dir_fd=d); os.close(d); d = nd
+f = os.open("leaf", os.O_CREAT | os.O_RDWR, 0o644, dir_fd=d)
+os.write(f, b"deep"); os.close(f)
+f = os.open("leaf", os.O_RDONLY, dir_fd=d)
+print("ok" if os.read(f, 10) == b"deep" else "bad", 200 * 51); os.close(f); os.close(d)' "$W/deep")"
+	check_eq "[$L] readdir while unlinking each entry still returns every entry once" "2000 0" "$(py '
+for i in range(2000): write_file("%s/f%05d" % (A[0], i), b"")
+seen = []
+with os.scandir(A[0]) as it:
+    for e in it:
+        seen.append(e.name); os.unlink(e.path)
+print(len(set(seen)) if len(seen) == len(set(seen)) else "dup", len(os.listdir(A[0])))' "$W/rdunl")"
 	check_eq "[$L] 500 entries list back exactly" 500 "$(py '
 for i in range(500): write_file("%s/entry-%04d" % (A[0], i), b"")
 names = sorted(os.listdir(A[0]))
 print(len(names) if names == ["entry-%04d" % i for i in range(500)] else names[:5])' "$W/many")"
+
+	# ---- concurrency -----------------------------------------------------------------
+	check_eq "[$L] O_APPEND from 8 processes: every line whole, none lost" "1600 ok" "$(py '
+kids = []
+for k in range(8):
+    pid = os.fork()
+    if pid == 0:
+        fd = os.open(A[0], os.O_CREAT | os.O_WRONLY | os.O_APPEND, 0o644)
+        for i in range(200):
+            os.write(fd, ("%d:%03d:" % (k, i) + "x" * 90 + "\n").encode())
+        os._exit(0)
+    kids.append(pid)
+for pid in kids: os.waitpid(pid, 0)
+lines = read_file(A[0]).decode().splitlines()
+seen = sorted(l[:6] for l in lines if len(l) == 96 and l.endswith("x" * 90))
+print(len(lines), "ok" if seen == sorted("%d:%03d:" % (k, i) for k in range(8) for i in range(200)) else "torn")' "$W/app8")"
+	check_eq "[$L] 8 threads pwrite disjoint blocks of one file" "ok" "$(py '
+import threading
+fd = os.open(A[0], os.O_CREAT | os.O_RDWR, 0o644)
+def work(k):
+    for i in range(64):
+        os.pwrite(fd, bytes([k * 16 + i % 16]) * 4096, (i * 8 + k) * 4096)
+ts = [threading.Thread(target=work, args=(k,)) for k in range(8)]
+[t.start() for t in ts]; [t.join() for t in ts]; os.close(fd)
+d = read_file(A[0])
+ok = len(d) == 512 * 4096 and all(d[(i * 8 + k) * 4096:(i * 8 + k + 1) * 4096] ==
+     bytes([k * 16 + i % 16]) * 4096 for k in range(8) for i in range(64))
+print("ok" if ok else "corrupt")' "$W/pw8")"
 
 	# ---- sparse files, fallocate ------------------------------------------------------
 	local sparse='
@@ -257,6 +333,11 @@ st = os.stat(A[0])
 print("chr" if stat.S_ISCHR(st.st_mode) else "?", os.major(st.st_rdev), os.minor(st.st_rdev),
       "reg" if stat.S_ISREG(os.stat(A[1]).st_mode) else "?")' "$W/chr" "$W/regnod")"
 
+	check_eq "[$L] an ELF binary copied into the volume runs" "hello from the volume" \
+		"$(cp /bin/echo "$W/echo" && "$W/echo" hello from the volume 2>&1)"
+	check_eq "[$L] O_DIRECT write and read" "$(py "$odirect" "$R/odirect")" "$(py "$odirect" "$W/odirect")"
+	check_eq "[$L] a large xattr value" "$(py "$bigxattr" "$R/bigx")" "$(py "$bigxattr" "$W/bigx")"
+
 	# ---- times, modes, statfs, sync -------------------------------------------------------------
 	: >"$W/tm"
 	check_eq "[$L] utimensat with exact nanoseconds" "1234567890123456789 987654321987654321" "$(py '
@@ -280,13 +361,17 @@ d = os.open(os.path.dirname(A[0]), os.O_RDONLY); os.fsync(d); os.close(d); print
 		"$(py 's = os.statvfs(A[0]); print(s.f_frsize * s.f_blocks, s.f_namemax)' "$T")" \
 		"$(py 's = os.statvfs(A[0]); print(s.f_frsize * s.f_blocks, s.f_namemax)' "$W")"
 	check "[$L] df works on the volume" df "$W"
+	mkdir "$W/probe" "$R/probe"
+	check_eq "[$L] edge cases (helpers/probe.py) answer as on a plain directory" \
+		"$("$PY" "$HELPERS/probe.py" "$R/probe" 2>&1)" \
+		"$("$PY" "$HELPERS/probe.py" "$W/probe" 2>&1)"
 }
 
 # ---- every operation registered: uncached I/O -------------------------------
 add_filter U 380000
 start_daemon "${FARGS[@]}"
 suite uncached
-check_match "[uncached] the filter saw reads" '^U post IRP_MJ_READ ' "$(grep -s -m1 'IRP_MJ_READ' "$FLOG")"
+check_match "[uncached] the filter saw reads" '^U post IRP_MJ_READ ' "$(grep -s -m1 '^U post IRP_MJ_READ ' "$FLOG")"
 stop_daemon
 
 # ---- only CREATE registered: cached I/O --------------------------------------

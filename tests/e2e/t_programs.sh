@@ -29,6 +29,26 @@ check "diff -r against the source" diff -r "$SRC" "$VOL/linux"
 check_eq "cp -a kept names, sizes, modes and mtimes" \
 	"$(tree_meta "$SRC")" "$(tree_meta "$VOL/linux")"
 
+# ---- large files, odd block sizes, parallel copies ---------------------------------
+head -c 64M /dev/urandom >"$T/big"
+check "64 MiB file copied in" cp "$T/big" "$VOL/big"
+check_eq "read back with 1000003-byte blocks" "$(sha256sum <"$T/big")" \
+	"$(dd if="$VOL/big" bs=1000003 2>/dev/null | sha256sum)"
+check_eq "read back with 4097-byte blocks from offset 12345" \
+	"$(tail -c +12346 "$T/big" | sha256sum)" \
+	"$(dd if="$VOL/big" bs=4097 iflag=skip_bytes skip=12345 2>/dev/null | sha256sum)"
+par_copy() {
+	local i pids=() rc=0
+	for i in 1 2 3 4 5 6 7 8; do
+		(cp -a "$SRC" "$VOL/par$i" && diff -r "$SRC" "$VOL/par$i" &&
+			cmp "$T/big" "$VOL/big") &
+		pids+=($!)
+	done
+	for i in "${pids[@]}"; do wait "$i" || rc=1; done
+	return $rc
+}
+check "8 parallel cp -a + diff -r while reading the big file" par_copy
+
 # ---- tar ----------------------------------------------------------------------
 TAR=(tar --sort=name --numeric-owner --format=gnu)
 "${TAR[@]}" -C /usr/include -cf "$REF/a.tar" linux
@@ -119,6 +139,8 @@ stop_daemon
 
 # ---- the underlying directory ------------------------------------------------------------
 check "after stop: cp -a copy intact" diff -r "$SRC" "$VOL/linux"
+check "after stop: big file intact" cmp "$T/big" "$VOL/big"
+check "after stop: parallel copies intact" sh -c "for i in 1 2 3 4 5 6 7 8; do diff -r '$SRC' '$VOL/par'\$i || exit 1; done"
 check "after stop: tar-extracted copy intact" diff -r "$SRC" "$VOL/tarx/linux"
 check "after stop: rsync copy intact" diff -r "$SRC" "$VOL/rs"
 check "after stop: git fsck" git -C "$VOL/repo" fsck --full --strict

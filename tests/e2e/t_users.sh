@@ -112,6 +112,8 @@ check "owner lets 1002 into the directory" as_user "${U1[@]}" setfacl -m u:1002:
 as_user "${U1[@]}" sh -c "umask 077; echo inherited >'$VOL/u1/acld/child'"
 check_match "a new file inherits the default ACL" '^user:1002:rwx' \
 	"$(getfacl -n "$VOL/u1/acld/child" 2>&1)"
+check_eq "with a default ACL the umask is ignored (mode from the ACL mask: 660)" 660 \
+	"$(mode "$VOL/u1/acld/child")"
 check_eq "the inherited ACL grants 1002 read" inherited \
 	"$(as_user "${U2[@]}" cat "$VOL/u1/acld/child" 2>&1)"
 check_eq "non-owner cannot set an ACL (EPERM)" EPERM \
@@ -154,6 +156,14 @@ as_user "${U1[@]}" sh -c "echo s >'$VOL/tmp/suid' && chmod 4777 '$VOL/tmp/suid'"
 check_eq "setuid file is 4777" 4777 "$(mode "$VOL/tmp/suid")"
 as_user "${U2[@]}" sh -c "echo more >>'$VOL/tmp/suid'"
 check_eq "a write by another user clears the setuid bit" 777 "$(mode "$VOL/tmp/suid")"
+
+# ---- edge cases as an ordinary user, against a plain directory ------------------------
+REF=$(new_volume ref)
+mkdir "$REF/probe" "$VOL/u1/probe"
+chown 1001:1001 "$REF/probe" "$VOL/u1/probe"
+check_eq "edge cases (helpers/probe.py) as uid 1001 answer as on a plain directory" \
+	"$(as_user "${U1[@]}" "$PY" "$HELPERS/probe.py" "$REF/probe" 2>&1)" \
+	"$(as_user "${U1[@]}" "$PY" "$HELPERS/probe.py" "$VOL/u1/probe" 2>&1)"
 
 stop_daemon
 

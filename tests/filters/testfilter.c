@@ -23,6 +23,10 @@
  *                     post-operation of PostMajor.
  *   FailDriverEntry (DWORD)  return this status from DriverEntry.
  *   SetupStatus (DWORD)      InstanceSetupCallback's return value.
+ *   QueryTeardownStatus (DWORD) InstanceQueryTeardownCallback's return value
+ *                            (a failure refuses a manual detach).
+ *   UnloadStatus (DWORD)     FilterUnloadCallback refuses a non-mandatory
+ *                            unload with this status when it is an error.
  *
  * Every pre-operation asks for its post-operation and passes a known
  * completion context; a post-operation that gets anything else logs BADCTX.
@@ -57,6 +61,8 @@ static struct {
 	UCHAR post_major;
 	NTSTATUS post_status;
 	NTSTATUS setup_status;
+	NTSTATUS query_teardown_status;
+	NTSTATUS unload_status;
 } tf = { .log_fd = -1, .deny_major = TF_NO_MAJOR, .post_major = TF_NO_MAJOR };
 
 /* Every major code plus IRP_MJ_OPERATION_END. */
@@ -188,8 +194,9 @@ static NTSTATUS FLTAPI tf_query_teardown(PCFLT_RELATED_OBJECTS FltObjects,
 					 FLT_INSTANCE_QUERY_TEARDOWN_FLAGS Flags)
 {
 	UNREFERENCED_PARAMETER(FltObjects);
-	UNREFERENCED_PARAMETER(Flags);
-	return STATUS_SUCCESS;
+	tf_log("%s query-teardown 0x%X 0x%08X", tf.tag, (unsigned)Flags,
+	       (unsigned)tf.query_teardown_status);
+	return tf.query_teardown_status;
 }
 
 static VOID FLTAPI tf_teardown_start(PCFLT_RELATED_OBJECTS FltObjects,
@@ -213,7 +220,12 @@ static VOID FLTAPI tf_teardown_complete(PCFLT_RELATED_OBJECTS FltObjects,
  */
 static NTSTATUS FLTAPI tf_unload(FLT_FILTER_UNLOAD_FLAGS Flags)
 {
-	UNREFERENCED_PARAMETER(Flags);
+	if (!NT_SUCCESS(tf.unload_status) &&
+	    !(Flags & FLTFL_FILTER_UNLOAD_MANDATORY)) {
+		tf_log("%s unload-refused 0x%X", tf.tag, (unsigned)Flags);
+		return tf.unload_status;
+	}
+	tf_log("%s unload-start 0x%X", tf.tag, (unsigned)Flags);
 	FltUnregisterFilter(tf.filter);
 	tf.filter = NULL;
 	tf_log("%s unload", tf.tag);
@@ -416,6 +428,12 @@ static NTSTATUS tf_read_parameters(HANDLE Key, ULONG *fail)
 	tf.setup_status = STATUS_SUCCESS;
 	if (tf_query_dword(Key, L"SetupStatus", &v))
 		tf.setup_status = (NTSTATUS)v;
+	tf.query_teardown_status = STATUS_SUCCESS;
+	if (tf_query_dword(Key, L"QueryTeardownStatus", &v))
+		tf.query_teardown_status = (NTSTATUS)v;
+	tf.unload_status = STATUS_SUCCESS;
+	if (tf_query_dword(Key, L"UnloadStatus", &v))
+		tf.unload_status = (NTSTATUS)v;
 
 	return tf_build_ops(ops, flags);
 }

@@ -96,16 +96,13 @@ NTSTATUS FLTAPI FltGetVolumeName(PFLT_VOLUME Volume, PUNICODE_STRING VolumeName,
 
 	if (!vol || vol->obj.type != FM_OBJ_VOLUME)
 		return STATUS_INVALID_PARAMETER;
+	if (!VolumeName && !BufferSizeNeeded)
+		return STATUS_INVALID_PARAMETER;
 	len = vol->device_name.Length;
 	if (BufferSizeNeeded)
 		*BufferSizeNeeded = len;
-	if (!VolumeName)
+	if (!VolumeName || VolumeName->MaximumLength < len)
 		return STATUS_BUFFER_TOO_SMALL;
-	if (VolumeName->MaximumLength < len) {
-		if (!BufferSizeNeeded)
-			return STATUS_INVALID_PARAMETER;
-		return STATUS_BUFFER_TOO_SMALL;
-	}
 	memcpy(VolumeName->Buffer, vol->device_name.Buffer, len);
 	VolumeName->Length = len;
 	return STATUS_SUCCESS;

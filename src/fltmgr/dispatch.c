@@ -7,7 +7,9 @@
  * status the filter set is the operation's, the instances below never see it,
  * and the post callbacks of the instances above that asked for one still run.
  * Post-operation callbacks run from the lowest altitude up, each with the
- * completion context its own pre callback returned.
+ * completion context its own pre callback returned and the parameters as
+ * that instance received them: a change an instance makes is seen by the
+ * instances below it, in pre and post, never by itself or those above.
  *
  * Nothing here allocates; the state is the caller's struct fm_op_ctx.
  */
@@ -85,11 +87,13 @@ bool fm_op_pre(struct fm_op_ctx *op)
 			continue;
 		if (!reg->pre) {
 			op->post[op->npost].inst = inst;
+			op->post[op->npost].params = op->iopb.Parameters;
 			op->post[op->npost++].context = NULL;
 			continue;
 		}
 		op->iopb.TargetInstance = (PFLT_INSTANCE)inst;
 		fm_objects(op, inst, &objs);
+		op->post[op->npost].params = op->iopb.Parameters;
 		st = reg->pre(&op->data, &objs, &ctx);
 		switch (st) {
 		case FLT_PREOP_SUCCESS_WITH_CALLBACK:
@@ -139,6 +143,7 @@ void fm_op_complete(struct fm_op_ctx *op)
 		FLT_POSTOP_CALLBACK_STATUS st;
 
 		op->iopb.TargetInstance = (PFLT_INSTANCE)inst;
+		op->iopb.Parameters = op->post[op->npost].params;
 		fm_objects(op, inst, &objs);
 		st = reg->post(&op->data, &objs, op->post[op->npost].context, 0);
 		if (st != FLT_POSTOP_FINISHED_PROCESSING)

@@ -155,6 +155,9 @@ struct fm_op_ctx {
 	struct {
 		struct fm_instance *inst;
 		PVOID context;
+		/* The parameters this instance saw in its pre callback: a
+		 * change made below it is not visible in its post callback. */
+		FLT_PARAMETERS params;
 	} post[FM_MAX_STACK];
 	/* Parameters as the file system saw them, restored before post. */
 	FLT_PARAMETERS fs_params;
@@ -179,7 +182,8 @@ static inline unsigned fm_major_index(UCHAR major)
 {
 	if (major <= IRP_MJ_MAXIMUM_FUNCTION)
 		return major;
-	if (major >= (UCHAR)-20)
+	/* (UCHAR)-8 .. (UCHAR)-12 are not assigned in the WDK. */
+	if (major >= (UCHAR)-20 && (major > (UCHAR)-8 || major < (UCHAR)-12))
 		return IRP_MJ_MAXIMUM_FUNCTION + 1 + (UCHAR)(0xff - major);
 	return FM_MAJOR_INVALID;
 }

@@ -465,6 +465,22 @@ typedef struct _FLT_CONTEXT_REGISTRATION {
 } FLT_CONTEXT_REGISTRATION, *PFLT_CONTEXT_REGISTRATION;
 typedef const FLT_CONTEXT_REGISTRATION *PCFLT_CONTEXT_REGISTRATION;
 
+/* ---- Contexts ------------------------------------------------------------------------- */
+
+typedef enum _FLT_SET_CONTEXT_OPERATION {
+	FLT_SET_CONTEXT_REPLACE_IF_EXISTS,
+	FLT_SET_CONTEXT_KEEP_IF_EXISTS
+} FLT_SET_CONTEXT_OPERATION, *PFLT_SET_CONTEXT_OPERATION;
+
+typedef struct _FLT_RELATED_CONTEXTS {
+	PFLT_CONTEXT VolumeContext;
+	PFLT_CONTEXT InstanceContext;
+	PFLT_CONTEXT FileContext;
+	PFLT_CONTEXT StreamContext;
+	PFLT_CONTEXT StreamHandleContext;
+	PFLT_CONTEXT TransactionContext;
+} FLT_RELATED_CONTEXTS, *PFLT_RELATED_CONTEXTS;
+
 /* ---- Operation and filter registration --------------------------------------------- */
 
 typedef ULONG FLT_OPERATION_REGISTRATION_FLAGS;
@@ -626,6 +642,76 @@ NTSYSAPI NTSTATUS FLTAPI FltGetVolumeProperties(PFLT_VOLUME Volume,
 						ULONG VolumePropertiesLength,
 						PULONG LengthReturned);
 
+/*
+ * Contexts (docs/contexts.md).  A context is reference counted; Set and
+ * Get return it referenced, FltReleaseContext drops a reference, and the
+ * registration's cleanup callback runs once, when the last reference goes
+ * after the object it was set on is gone (inode forgotten, open file
+ * closed, instance detached, filter unloaded).  One context per filter
+ * (volume) or per instance (others) per object.
+ */
+NTSYSAPI NTSTATUS FLTAPI FltAllocateContext(PFLT_FILTER Filter,
+					    FLT_CONTEXT_TYPE ContextType,
+					    SIZE_T ContextSize, POOL_TYPE PoolType,
+					    PFLT_CONTEXT *ReturnedContext);
+NTSYSAPI NTSTATUS FLTAPI FltSetVolumeContext(PFLT_VOLUME Volume,
+					     FLT_SET_CONTEXT_OPERATION Operation,
+					     PFLT_CONTEXT NewContext,
+					     PFLT_CONTEXT *OldContext);
+NTSYSAPI NTSTATUS FLTAPI FltSetInstanceContext(PFLT_INSTANCE Instance,
+					       FLT_SET_CONTEXT_OPERATION Operation,
+					       PFLT_CONTEXT NewContext,
+					       PFLT_CONTEXT *OldContext);
+NTSYSAPI NTSTATUS FLTAPI FltSetStreamContext(PFLT_INSTANCE Instance,
+					     PFILE_OBJECT FileObject,
+					     FLT_SET_CONTEXT_OPERATION Operation,
+					     PFLT_CONTEXT NewContext,
+					     PFLT_CONTEXT *OldContext);
+NTSYSAPI NTSTATUS FLTAPI FltSetStreamHandleContext(
+	PFLT_INSTANCE Instance, PFILE_OBJECT FileObject,
+	FLT_SET_CONTEXT_OPERATION Operation, PFLT_CONTEXT NewContext,
+	PFLT_CONTEXT *OldContext);
+NTSYSAPI NTSTATUS FLTAPI FltSetFileContext(PFLT_INSTANCE Instance,
+					   PFILE_OBJECT FileObject,
+					   FLT_SET_CONTEXT_OPERATION Operation,
+					   PFLT_CONTEXT NewContext,
+					   PFLT_CONTEXT *OldContext);
+NTSYSAPI NTSTATUS FLTAPI FltGetVolumeContext(PFLT_FILTER Filter,
+					     PFLT_VOLUME Volume,
+					     PFLT_CONTEXT *Context);
+NTSYSAPI NTSTATUS FLTAPI FltGetInstanceContext(PFLT_INSTANCE Instance,
+					       PFLT_CONTEXT *Context);
+NTSYSAPI NTSTATUS FLTAPI FltGetStreamContext(PFLT_INSTANCE Instance,
+					     PFILE_OBJECT FileObject,
+					     PFLT_CONTEXT *Context);
+NTSYSAPI NTSTATUS FLTAPI FltGetStreamHandleContext(PFLT_INSTANCE Instance,
+						   PFILE_OBJECT FileObject,
+						   PFLT_CONTEXT *Context);
+NTSYSAPI NTSTATUS FLTAPI FltGetFileContext(PFLT_INSTANCE Instance,
+					   PFILE_OBJECT FileObject,
+					   PFLT_CONTEXT *Context);
+NTSYSAPI NTSTATUS FLTAPI FltDeleteVolumeContext(PFLT_FILTER Filter,
+						PFLT_VOLUME Volume,
+						PFLT_CONTEXT *OldContext);
+NTSYSAPI NTSTATUS FLTAPI FltDeleteInstanceContext(PFLT_INSTANCE Instance,
+						  PFLT_CONTEXT *OldContext);
+NTSYSAPI NTSTATUS FLTAPI FltDeleteStreamContext(PFLT_INSTANCE Instance,
+						PFILE_OBJECT FileObject,
+						PFLT_CONTEXT *OldContext);
+NTSYSAPI NTSTATUS FLTAPI FltDeleteStreamHandleContext(PFLT_INSTANCE Instance,
+						      PFILE_OBJECT FileObject,
+						      PFLT_CONTEXT *OldContext);
+NTSYSAPI NTSTATUS FLTAPI FltDeleteFileContext(PFLT_INSTANCE Instance,
+					      PFILE_OBJECT FileObject,
+					      PFLT_CONTEXT *OldContext);
+NTSYSAPI VOID FLTAPI FltDeleteContext(PFLT_CONTEXT Context);
+NTSYSAPI VOID FLTAPI FltReferenceContext(PFLT_CONTEXT Context);
+NTSYSAPI VOID FLTAPI FltReleaseContext(PFLT_CONTEXT Context);
+NTSYSAPI VOID FLTAPI FltGetContexts(PCFLT_RELATED_OBJECTS FltObjects,
+				    FLT_CONTEXT_TYPE DesiredContexts,
+				    PFLT_RELATED_CONTEXTS Contexts);
+NTSYSAPI VOID FLTAPI FltReleaseContexts(PFLT_RELATED_CONTEXTS Contexts);
+
 /* Push locks (reader/writer locks). */
 typedef struct _EX_PUSH_LOCK_IMPL {
 	pthread_rwlock_t Lock;
@@ -635,6 +721,102 @@ NTSYSAPI VOID FLTAPI FltDeletePushLock(PEX_PUSH_LOCK PushLock);
 NTSYSAPI VOID FLTAPI FltAcquirePushLockExclusive(PEX_PUSH_LOCK PushLock);
 NTSYSAPI VOID FLTAPI FltAcquirePushLockShared(PEX_PUSH_LOCK PushLock);
 NTSYSAPI VOID FLTAPI FltReleasePushLock(PEX_PUSH_LOCK PushLock);
+
+/* ==== Communication ports (docs/ports.md) ================================== */
+/*
+ * A filter creates a named server port; user programs connect with
+ * FilterConnectCommunicationPort (fltUser.h).  Each connection is a client
+ * port the filter receives in ConnectNotify and passes to FltSendMessage and
+ * FltCloseClientPort.  Port names (L"\\MyPort") are global across filters.
+ * ConnectNotify, DisconnectNotify and MessageNotify run on a daemon thread
+ * of the connection; DisconnectNotify is called exactly once for every
+ * connection ConnectNotify accepted: when the program closes its handle or
+ * dies, after FltCloseClientPort, or when the filter unloads.
+ */
+
+#define FLT_PORT_CONNECT 0x0001
+#define FLT_PORT_ALL_ACCESS (FLT_PORT_CONNECT | STANDARD_RIGHTS_ALL)
+
+#ifndef STATUS_CONNECTION_COUNT_LIMIT
+#define STATUS_CONNECTION_COUNT_LIMIT ((NTSTATUS)0xC0000246L)
+#endif
+
+typedef NTSTATUS FLTAPI FLT_CONNECT_NOTIFY(PFLT_PORT ClientPort,
+					   PVOID ServerPortCookie,
+					   PVOID ConnectionContext,
+					   ULONG SizeOfContext,
+					   PVOID *ConnectionPortCookie);
+typedef FLT_CONNECT_NOTIFY *PFLT_CONNECT_NOTIFY;
+typedef VOID FLTAPI FLT_DISCONNECT_NOTIFY(PVOID ConnectionCookie);
+typedef FLT_DISCONNECT_NOTIFY *PFLT_DISCONNECT_NOTIFY;
+typedef NTSTATUS FLTAPI FLT_MESSAGE_NOTIFY(PVOID PortCookie, PVOID InputBuffer,
+					   ULONG InputBufferLength,
+					   PVOID OutputBuffer,
+					   ULONG OutputBufferLength,
+					   PULONG ReturnOutputBufferLength);
+typedef FLT_MESSAGE_NOTIFY *PFLT_MESSAGE_NOTIFY;
+
+/*
+ * ObjectAttributes->ObjectName is the port name (starting with '\', at most
+ * 255 UTF-8 bytes); ObjectAttributes->SecurityDescriptor decides who may
+ * connect (NULL: root only).  STATUS_OBJECT_NAME_COLLISION if a port of that
+ * name exists (names compare case-insensitively).  MaxConnections > 0.
+ */
+NTSYSAPI NTSTATUS FLTAPI FltCreateCommunicationPort(
+	PFLT_FILTER Filter, PFLT_PORT *ServerPort,
+	POBJECT_ATTRIBUTES ObjectAttributes, PVOID ServerPortCookie,
+	PFLT_CONNECT_NOTIFY ConnectNotifyCallback,
+	PFLT_DISCONNECT_NOTIFY DisconnectNotifyCallback,
+	PFLT_MESSAGE_NOTIFY MessageNotifyCallback, LONG MaxConnections);
+/* No new connections; existing ones stay until their client port closes. */
+NTSYSAPI VOID FLTAPI FltCloseCommunicationPort(PFLT_PORT ServerPort);
+/* Disconnects the program and sets *ClientPort to NULL; NULL is a no-op.
+ * DisconnectNotify follows on the connection's thread (never inside this
+ * call), so calling this from DisconnectNotify is the usual pattern. */
+NTSYSAPI VOID FLTAPI FltCloseClientPort(PFLT_FILTER Filter,
+					PFLT_PORT *ClientPort);
+/*
+ * Sends SenderBuffer (at most 64 KiB) to the program; FilterGetMessage
+ * returns it.  Without ReplyBuffer: returns once the message is queued on
+ * the connection.  With it: waits for FilterReplyMessage and copies the
+ * reply's data (after FILTER_REPLY_HEADER) into ReplyBuffer, setting
+ * *ReplyLength to the bytes copied; the status is the reply header's Status,
+ * or STATUS_BUFFER_OVERFLOW when the reply was cut (docs/ports.md, "Reply
+ * sizes").  Timeout in 100 ns units: negative relative, positive absolute
+ * system time, 0 do not wait, NULL wait forever; it covers queueing and the
+ * reply.  STATUS_TIMEOUT, STATUS_PORT_DISCONNECTED (no program, or it went
+ * away), STATUS_INVALID_PARAMETER.  Any number of threads may send at once.
+ */
+NTSYSAPI NTSTATUS FLTAPI FltSendMessage(PFLT_FILTER Filter,
+					PFLT_PORT *ClientPort,
+					PVOID SenderBuffer,
+					ULONG SenderBufferLength,
+					PVOID ReplyBuffer, PULONG ReplyLength,
+					PLARGE_INTEGER Timeout);
+/* A descriptor granting DesiredAccess to root (uid 0) only; free it with
+ * FltFreeSecurityDescriptor once FltCreateCommunicationPort has copied it. */
+NTSYSAPI NTSTATUS FLTAPI FltBuildDefaultSecurityDescriptor(
+	PSECURITY_DESCRIPTOR *SecurityDescriptor, ACCESS_MASK DesiredAccess);
+NTSYSAPI VOID FLTAPI FltFreeSecurityDescriptor(
+	PSECURITY_DESCRIPTOR SecurityDescriptor);
+
+/*
+ * Altitude: also grant Access (FLT_PORT_CONNECT to let a program connect)
+ * to the Linux user Uid and to every process whose primary or
+ * supplementary groups include Gid.  FLT_LX_NO_ID skips one of them;
+ * FLT_LX_EVERYONE as Uid grants every user.  The descriptor must come from
+ * FltBuildDefaultSecurityDescriptor; it holds up to 16 such grants
+ * (STATUS_INSUFFICIENT_RESOURCES beyond).  The daemon checks the
+ * connecting process's credentials (SO_PEERCRED, SO_PEERGROUPS) at connect
+ * time; a refused program gets E_ACCESSDENIED.
+ */
+#define FLT_LX_NO_ID ((LONG)-1)
+#define FLT_LX_EVERYONE ((LONG)-2)
+NTSYSAPI NTSTATUS FLTAPI FltSetSecurityDescriptorLxAccess(
+	PSECURITY_DESCRIPTOR SecurityDescriptor, LONG Uid, LONG Gid,
+	ACCESS_MASK Access);
+
+/* ==== End of communication ports ========================================== */
 
 #ifdef __cplusplus
 }

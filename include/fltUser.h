@@ -189,6 +189,55 @@ FLTLIB_API HRESULT WINAPI FilterVolumeAdd(LPCWSTR lpDirectory,
 /* Unmounts a volume (instances are torn down; it cannot be refused). */
 FLTLIB_API HRESULT WINAPI FilterVolumeRemove(LPCWSTR lpVolumeName);
 
+/* The Start value of a service, as in winnt.h. */
+#ifndef SERVICE_BOOT_START
+#define SERVICE_BOOT_START 0x00000000
+#define SERVICE_SYSTEM_START 0x00000001
+#define SERVICE_AUTO_START 0x00000002
+#define SERVICE_DEMAND_START 0x00000003
+#define SERVICE_DISABLED 0x00000004
+#endif
+
+/*
+ * One installed filter service, as FilterServiceFindFirst/Next return it.
+ * Strings are offsets from the start of the structure and lengths in
+ * bytes, not NUL-terminated; Altitude is the default instance's.
+ */
+typedef struct _FILTER_SERVICE_INFORMATION {
+	ULONG NextEntryOffset;
+	ULONG StartType; /* SERVICE_xxx_START, SERVICE_DISABLED */
+	USHORT ServiceNameLength;
+	USHORT ServiceNameBufferOffset;
+	USHORT ImagePathLength;
+	USHORT ImagePathBufferOffset;
+	USHORT GroupLength;
+	USHORT GroupBufferOffset;
+	USHORT AltitudeLength;
+	USHORT AltitudeBufferOffset;
+} FILTER_SERVICE_INFORMATION, *PFILTER_SERVICE_INFORMATION;
+
+/*
+ * Installs (or replaces) service lpServiceName from the text of a service
+ * file (UTF-8, no NUL bytes, under 64 KiB; the format is in
+ * docs/services.md); fltmgrd validates it and answers with the error.
+ * The equivalent of `sc create` or an INF's AddService.
+ */
+FLTLIB_API HRESULT WINAPI FilterServiceInstall(LPCWSTR lpServiceName,
+					       LPCVOID lpDefinition,
+					       DWORD dwDefinitionSize);
+/* Removes a service definition (`sc delete`). */
+FLTLIB_API HRESULT WINAPI FilterServiceUninstall(LPCWSTR lpServiceName);
+/* Enumerates installed services; same conventions as FilterFindFirst. */
+FLTLIB_API HRESULT WINAPI FilterServiceFindFirst(LPVOID lpBuffer,
+						 DWORD dwBufferSize,
+						 LPDWORD lpBytesReturned,
+						 LPHANDLE lpServiceFind);
+FLTLIB_API HRESULT WINAPI FilterServiceFindNext(HANDLE hServiceFind,
+						LPVOID lpBuffer,
+						DWORD dwBufferSize,
+						LPDWORD lpBytesReturned);
+FLTLIB_API HRESULT WINAPI FilterServiceFindClose(HANDLE hServiceFind);
+
 #ifdef __cplusplus
 }
 #endif

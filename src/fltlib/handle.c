@@ -56,6 +56,22 @@ struct fl_object *fl_handle_get(HANDLE h, enum fl_kind kind)
 	return obj;
 }
 
+struct fl_object *fl_handle_get_held(HANDLE h, enum fl_kind kind,
+				     void (*hold)(struct fl_object *obj))
+{
+	struct fl_object *obj = NULL;
+	int i;
+
+	pthread_mutex_lock(&fl_lock);
+	i = fl_find(h, kind);
+	if (i >= 0) {
+		obj = fl_table[i];
+		hold(obj);
+	}
+	pthread_mutex_unlock(&fl_lock);
+	return obj;
+}
+
 bool fl_handle_close(HANDLE h, enum fl_kind kind)
 {
 	struct fl_object *obj;
@@ -122,6 +138,8 @@ static const struct {
 	{ STATUS_IMAGE_ALREADY_LOADED, ERROR_SERVICE_ALREADY_RUNNING },
 	{ STATUS_PORT_DISCONNECTED, ERROR_INVALID_HANDLE },
 	{ STATUS_CONNECTION_REFUSED, ERROR_CONNECTION_REFUSED },
+	/* Ports: MaxConnections reached (0xC0000246 -> 1238). */
+	{ (NTSTATUS)0xC0000246L, 1238 /* ERROR_CONNECTION_COUNT_LIMIT */ },
 	{ STATUS_TIMEOUT, WAIT_TIMEOUT },
 	{ STATUS_IO_TIMEOUT, ERROR_SEM_TIMEOUT },
 	{ STATUS_CANCELLED, ERROR_OPERATION_ABORTED },

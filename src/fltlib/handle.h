@@ -21,6 +21,7 @@ enum fl_kind {
 	FL_FILTER,
 	FL_INSTANCE,
 	FL_EVENT,
+	FL_SERVICE_FIND, /* Altitude: FilterServiceFindFirst */
 };
 
 struct fl_object {
@@ -33,6 +34,13 @@ struct fl_object {
 HANDLE fl_handle_register(struct fl_object *obj);
 /* The live object behind h if it is of kind (0: any), else NULL. */
 struct fl_object *fl_handle_get(HANDLE h, enum fl_kind kind);
+/*
+ * Like fl_handle_get, but calls hold(obj) while the table is still locked,
+ * so the caller can take a reference of its own before a concurrent
+ * CloseHandle gets to close obj.  hold must not take the table's lock.
+ */
+struct fl_object *fl_handle_get_held(HANDLE h, enum fl_kind kind,
+				     void (*hold)(struct fl_object *obj));
 /* Unregisters and closes h; false if h is not a live handle of kind. */
 bool fl_handle_close(HANDLE h, enum fl_kind kind);
 

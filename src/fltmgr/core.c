@@ -53,15 +53,19 @@ VOID FLTAPI FltObjectDereference(PVOID FltObject)
 
 	if (!fm_object_valid(obj))
 		return;
-	/* The owner's reference keeps the count above zero; teardown waits. */
-	fm_object_put(obj);
+	/* The owner's reference keeps the count above zero; teardown waits.
+	 * A filter's waiter checks the count under f->lock, so dropping it
+	 * under the lock keeps the filter alive until we let go of it. */
 	if (obj->type == FM_OBJ_FILTER) {
 		struct fm_filter *f = (struct fm_filter *)obj;
 
 		pthread_mutex_lock(&f->lock);
+		fm_object_put(obj);
 		pthread_cond_broadcast(&f->drained);
 		pthread_mutex_unlock(&f->lock);
+		return;
 	}
+	fm_object_put(obj);
 }
 
 NTSTATUS FLTAPI FltGetFilterFromInstance(PFLT_INSTANCE Instance,

@@ -51,6 +51,13 @@ struct fm_op_reg {
 	bool registered;
 };
 
+struct fm_context;
+/* Contexts attached to one object (stream, file object, volume, instance). */
+struct fm_ctx_list {
+	struct fm_context *head;
+	bool gone; /* the object is being torn down: no new contexts */
+};
+
 enum fm_filter_state {
 	FM_FILTER_REGISTERED, /* FltRegisterFilter done, not yet started */
 	FM_FILTER_STARTED, /* FltStartFiltering done: instances may attach */
@@ -97,6 +104,9 @@ struct fm_instance {
 	char altitude[FM_ALTITUDE_MAX];
 	FLT_INSTANCE_SETUP_FLAGS setup_flags;
 	bool detaching;
+	struct fm_ctx_list instance_ctx; /* FLT_INSTANCE_CONTEXT */
+	/* Every context this instance set anywhere, for teardown. */
+	struct fm_context *owned;
 };
 
 struct fm_stack {
@@ -115,6 +125,36 @@ struct fm_stack {
 struct fm_volume_ops {
 	/* The stack changed: caching policy may need to be re-evaluated. */
 	void (*stack_changed)(struct fm_volume *vol, void *owner);
+	/*
+	 * The current volume-relative name ("\dir\file") of the stream a file
+	 * object is open on, into buf (cap WCHARs); returns its length in
+	 * WCHARs, or -errno (-ENOENT when the file has no name any more).
+	 */
+	long (*file_name)(struct fm_volume *vol, void *owner, PFILE_OBJECT fo,
+			  WCHAR *buf, size_t cap);
+};
+
+/*
+ * Per-stream state of the filter manager (contexts, the cached name).
+ * A file object's FsContext points to a structure whose first member is
+ * struct fm_fcb_header, as FsContext points to an FSRTL_ADVANCED_FCB_HEADER
+ * on Windows; the stream is created on first use and torn down by
+ * fm_stream_gone when the inode goes away.
+ */
+struct fm_stream;
+struct fm_fcb_header {
+	struct fm_stream *_Atomic stream;
+};
+
+
+struct fm_stream {
+	struct fm_volume *vol;
+	struct fm_ctx_list stream_ctx; /* FLT_STREAM_CONTEXT */
+	struct fm_ctx_list file_ctx; /* FLT_FILE_CONTEXT */
+	/* Name cache (names.c): the normalized name and the volume's name
+	 * generation it was computed at; under vol->ctx_lock. */
+	struct _FLT_FILE_NAME_INFORMATION *name;
+	uint64_t name_gen;
 };
 
 struct fm_volume {
@@ -132,6 +172,13 @@ struct fm_volume {
 	const struct fm_volume_ops *ops;
 	void *owner;
 	struct fm_volume *next; /* global volume list */
+	/* Contexts of this volume's objects and the name cache. */
+	pthread_mutex_t ctx_lock;
+	struct fm_ctx_list volume_ctx; /* FLT_VOLUME_CONTEXT, one per filter */
+	/* Bumped by every rename, link and delete: cached names older than
+	 * this are stale (a directory rename changes names below it). */
+	_Atomic uint64_t name_gen;
+	_Atomic uint64_t name_hits, name_misses;
 };
 
 /* The Linux identity behind an operation; Data->Thread points here. */
@@ -194,8 +241,6 @@ void fm_filter_bind_driver(PDRIVER_OBJECT driver, struct fm_filter *pending);
 struct fm_filter *fm_filter_find(const char *name);
 /* The same with fm_global_lock held by the caller. */
 struct fm_filter *fm_filter_find_locked(const char *name);
-/* Calls every filter's unload callback with FLTFL_FILTER_UNLOAD_MANDATORY. */
-void fm_filters_unload_all(void);
 
 /* ---- volume.c ---- */
 int fm_volume_create(const char *name, const char *dos_name,
@@ -266,6 +311,29 @@ struct fm_instance *fm_instance_find(struct fm_volume *vol,
 				     struct fm_filter *filter, const char *name);
 /* Every volume or filter, referenced, for enumerations. */
 size_t fm_filters_snapshot(struct fm_filter ***out);
+
+/* ---- context.c ---- */
+/* The stream of a file object (created on first use), or NULL. */
+struct fm_stream *fm_stream_of(struct fm_volume *vol, PFILE_OBJECT fo);
+/* The inode behind hdr is gone: delete its contexts and cached name. */
+void fm_stream_gone(struct fm_volume *vol, struct fm_fcb_header *hdr);
+/* A file object is closed: delete its stream handle contexts. */
+void fm_file_object_gone(struct fm_volume *vol, PFILE_OBJECT fo);
+/* An instance detaches: delete every context it set. vol->ctx_lock free. */
+void fm_instance_contexts_gone(struct fm_instance *inst);
+/* The volume goes away: delete its volume contexts. */
+void fm_volume_contexts_gone(struct fm_volume *vol);
+/* A filter unregisters: delete its volume contexts everywhere. */
+void fm_filter_volume_contexts_gone(struct fm_filter *filter);
+
+/* ---- names.c ---- */
+/* A rename, link or delete happened on vol: cached names may be stale. */
+static inline void fm_names_changed(struct fm_volume *vol)
+{
+	atomic_fetch_add_explicit(&vol->name_gen, 1, memory_order_release);
+}
+/* Drops the cached name of a stream (under vol->ctx_lock). */
+void fm_names_stream_gone(struct fm_stream *stream);
 
 /* ---- loader glue (loader/loader.c) ---- */
 struct fm_filter *fm_filter_alloc(const char *name, const char *altitude);

@@ -4,10 +4,12 @@
  * Attach: check the altitude is free on the volume, call the filter's
  * InstanceSetupCallback (STATUS_FLT_DO_NOT_ATTACH or any error refuses the
  * attachment and nothing is left behind), then publish the new stack.
- * Detach: take the instance out of the stack so no new operation reaches it,
- * call InstanceTeardownStartCallback, wait until every operation that
- * started with it has finished its pre and post callbacks, call
- * InstanceTeardownCompleteCallback, then wait for the last reference.
+ * Detach: call InstanceTeardownStartCallback (operations keep arriving
+ * until it returns, so the filter can complete what it pended), take the
+ * instance out of the stack, wait until every operation that started with
+ * it has finished its pre and post callbacks, call
+ * InstanceTeardownCompleteCallback, delete the contexts it set, then wait
+ * for the last reference.
  */
 #include "fltmgr/fm.h"
 #include "rtl/rtl.h"
@@ -155,6 +157,8 @@ void fm_instance_detach_held(struct fm_instance *inst,
 	if (filter->reg.InstanceTeardownCompleteCallback)
 		filter->reg.InstanceTeardownCompleteCallback(&objs, reason);
 	pthread_mutex_unlock(&vol->attach_lock);
+	/* Then its contexts go, wherever it set them. */
+	fm_instance_contexts_gone(inst);
 
 	while (atomic_load(&inst->obj.refs) > 1 + (long)held) {
 		struct timespec ts = { 0, 1000000 };

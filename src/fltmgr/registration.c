@@ -14,7 +14,9 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <syslog.h>
+#include <time.h>
 
 /* Bound on table lengths, so an unterminated table is an error, not a crash
  * further down the line. */
@@ -311,12 +313,26 @@ VOID FLTAPI FltUnregisterFilter(PFLT_FILTER Filter)
 		why |= FLTFL_INSTANCE_TEARDOWN_MANDATORY_FILTER_UNLOAD;
 	f->state = FM_FILTER_UNREGISTERING;
 	fm_filter_detach_all(f, why);
+	fm_filter_volume_contexts_gone(f);
 	fm_filter_unlink(f);
 	/* Drop the registration's reference, then wait for everyone else's
-	 * (FltObjectReference holders) but the loader's own. */
+	 * (object references, contexts the filter still holds) but the
+	 * loader's own.  A filter that leaked some is reported, not waited
+	 * for forever: the loader then keeps its image mapped. */
 	fm_object_put(&f->obj);
 	pthread_mutex_lock(&f->lock);
-	while (atomic_load(&f->obj.refs) > 1)
-		pthread_cond_wait(&f->drained, &f->lock);
+	while (atomic_load(&f->obj.refs) > 1) {
+		struct timespec until;
+
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += 5;
+		if (pthread_cond_timedwait(&f->drained, &f->lock, &until) ==
+		    ETIMEDOUT) {
+			rtl_log(LOG_ERR,
+				"filter %s: %ld references (contexts or objects) still held 5 s after FltUnregisterFilter: leaked; its image stays loaded",
+				f->name, atomic_load(&f->obj.refs) - 1);
+			break;
+		}
+	}
 	pthread_mutex_unlock(&f->lock);
 }

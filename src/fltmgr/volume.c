@@ -91,6 +91,7 @@ int fm_volume_create(const char *name, const char *dos_name,
 	pthread_mutex_init(&vol->attach_lock, NULL);
 	pthread_mutex_init(&vol->drain_lock, NULL);
 	pthread_cond_init(&vol->drain_cond, NULL);
+	pthread_mutex_init(&vol->ctx_lock, NULL);
 	vol->ops = ops;
 	vol->owner = owner;
 
@@ -213,6 +214,7 @@ void fm_volume_destroy(struct fm_volume *vol)
 			break;
 		fm_instance_detach(inst, FLTFL_INSTANCE_TEARDOWN_VOLUME_DISMOUNT);
 	}
+	fm_volume_contexts_gone(vol);
 	/* Wait for FltObjectReference holders of the volume. */
 	while (atomic_load(&vol->obj.refs) > 1) {
 		struct timespec ts = { 0, 1000000 };
@@ -226,6 +228,7 @@ void fm_volume_destroy(struct fm_volume *vol)
 	pthread_mutex_destroy(&vol->attach_lock);
 	pthread_mutex_destroy(&vol->drain_lock);
 	pthread_cond_destroy(&vol->drain_cond);
+	pthread_mutex_destroy(&vol->ctx_lock);
 	free(vol);
 }
 

@@ -20,6 +20,9 @@
 #include <sys/types.h>
 
 struct fsb_inode {
+	/* First member: the filter manager's per-stream header (FsContext of
+	 * every file object on this inode points here). */
+	void *_Atomic fcb;
 	int fd; /* O_PATH */
 	dev_t dev;
 	ino_t ino;
@@ -38,6 +41,11 @@ struct fsb_fs {
 	size_t nbuckets;
 	size_t count;
 	int proc_fd; /* /proc/self/fd, to reopen O_PATH descriptors */
+	/* Called for an inode the kernel forgot, after the table lock is
+	 * released and before the inode is freed. */
+	void (*inode_gone)(void *arg, struct fsb_inode *in);
+	void *inode_gone_arg;
+	struct fsb_inode *dead; /* forgotten, waiting for inode_gone */
 };
 
 /* Who creates a file: ownership is set to this after creation. */
@@ -48,6 +56,9 @@ struct fsb_owner {
 
 int fsb_init(struct fsb_fs *fs, int root_fd);
 void fsb_destroy(struct fsb_fs *fs);
+/* Calls fn for every inode, the root included (no lock: at teardown). */
+void fsb_foreach(struct fsb_fs *fs, void (*fn)(void *arg, struct fsb_inode *in),
+		 void *arg);
 
 /* Finds or creates the inode of parent/name; counts one lookup. */
 int fsb_lookup(struct fsb_fs *fs, struct fsb_inode *parent, const char *name,

@@ -16,6 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 
+static void fsb_reap(struct fsb_fs *fs);
+
 static size_t fsb_hash(const struct fsb_fs *fs, dev_t dev, ino_t ino)
 {
 	uint64_t h = (uint64_t)ino * 0x9E3779B97F4A7C15ull ^ (uint64_t)dev;
@@ -56,6 +58,7 @@ void fsb_destroy(struct fsb_fs *fs)
 {
 	size_t i;
 
+	fsb_reap(fs);
 	for (i = 0; i < fs->nbuckets; i++) {
 		struct fsb_inode *in = fs->buckets[i], *next;
 
@@ -123,6 +126,8 @@ static int fsb_insert(struct fsb_fs *fs, struct fsb_inode *parent,
 			fsb_link_name(fs, in, parent, name);
 		in->nlookup++;
 		pthread_rwlock_unlock(&fs->lock);
+		if (__atomic_load_n(&fs->dead, __ATOMIC_RELAXED))
+			fsb_reap(fs);
 		*out = in;
 		return 0;
 	}
@@ -178,7 +183,8 @@ int fsb_lookup_fd(struct fsb_fs *fs, struct fsb_inode *parent,
 	return fsb_lookup(fs, parent, name, st, out);
 }
 
-/* Drops one count; frees the inode and walks up when it reaches zero. */
+/* Drops one count; when it reaches zero the inode leaves the table and
+ * goes on the dead list (freed by fsb_reap), and its parent loses one. */
 static void fsb_release(struct fsb_fs *fs, struct fsb_inode *in)
 {
 	while (in && in != &fs->root && --in->nlookup == 0) {
@@ -191,10 +197,44 @@ static void fsb_release(struct fsb_fs *fs, struct fsb_inode *in)
 				break;
 			}
 		fs->count--;
+		in->hnext = fs->dead;
+		fs->dead = in;
+		in = parent;
+	}
+}
+
+/* Frees the dead inodes; called without the table lock. */
+static void fsb_reap(struct fsb_fs *fs)
+{
+	struct fsb_inode *in;
+
+	pthread_rwlock_wrlock(&fs->lock);
+	in = fs->dead;
+	fs->dead = NULL;
+	pthread_rwlock_unlock(&fs->lock);
+	while (in) {
+		struct fsb_inode *next = in->hnext;
+
+		if (fs->inode_gone)
+			fs->inode_gone(fs->inode_gone_arg, in);
 		close(in->fd);
 		free(in->name);
 		free(in);
-		in = parent;
+		in = next;
+	}
+}
+
+void fsb_foreach(struct fsb_fs *fs, void (*fn)(void *arg, struct fsb_inode *in),
+		 void *arg)
+{
+	size_t i;
+
+	fn(arg, &fs->root);
+	for (i = 0; i < fs->nbuckets; i++) {
+		struct fsb_inode *in;
+
+		for (in = fs->buckets[i]; in; in = in->hnext)
+			fn(arg, in);
 	}
 }
 
@@ -211,6 +251,8 @@ void fsb_forget(struct fsb_fs *fs, struct fsb_inode *in, uint64_t nlookup)
 		fsb_release(fs, in);
 	}
 	pthread_rwlock_unlock(&fs->lock);
+	if (__atomic_load_n(&fs->dead, __ATOMIC_RELAXED))
+		fsb_reap(fs);
 }
 
 void fsb_renamed(struct fsb_fs *fs, struct fsb_inode *newparent,
@@ -226,6 +268,8 @@ void fsb_renamed(struct fsb_fs *fs, struct fsb_inode *newparent,
 	if (in && in != &fs->root)
 		fsb_link_name(fs, in, newparent, newname);
 	pthread_rwlock_unlock(&fs->lock);
+	if (__atomic_load_n(&fs->dead, __ATOMIC_RELAXED))
+		fsb_reap(fs);
 }
 
 ssize_t fsb_path(struct fsb_fs *fs, const struct fsb_inode *in,

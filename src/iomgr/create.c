@@ -202,6 +202,7 @@ void io_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (err) {
 		if (f->fd >= 0)
 			close(f->fd);
+		fm_file_object_gone(v->fm, &f->fo);
 		io_file_free(f);
 		fuse_reply_err(req, err);
 		return;
@@ -278,6 +279,7 @@ void io_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 			close(f->fd);
 		if (looked_up)
 			fsb_forget(&v->fs, f->inode, 1);
+		fm_file_object_gone(v->fm, &f->fo);
 		io_file_free(f);
 		fuse_reply_err(req, err);
 		return;
@@ -388,6 +390,7 @@ static void io_make_node(fuse_req_t req, fuse_ino_t parent, const char *name,
 	if (err) {
 		if (made)
 			fsb_forget(&v->fs, (struct fsb_inode *)(uintptr_t)e.ino, 1);
+		fm_file_object_gone(v->fm, &op.tmp.fo);
 		fuse_reply_err(req, err);
 		return;
 	}
@@ -445,6 +448,7 @@ void io_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 			closedir(f->dir);
 		else if (f->fd >= 0)
 			close(f->fd);
+		fm_file_object_gone(v->fm, &f->fo);
 		io_file_free(f);
 		fuse_reply_err(req, err);
 		return;

@@ -58,6 +58,8 @@ static void io_remove(fuse_req_t req, fuse_ino_t parent, const char *name,
 		if (info.Flags & FILE_DISPOSITION_DELETE)
 			r = unlinkat(pin->fd, name, dir ? AT_REMOVEDIR : 0);
 		io_done(&op, r < 0 ? -errno : 0, 0);
+		if (r == 0)
+			fm_names_changed(v->fm);
 	}
 	io_post(&op);
 	fuse_reply_err(req, io_errno(&op));
@@ -201,6 +203,8 @@ void io_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		}
 		if (!err && renameat2(pin->fd, name, dirfd, target, flags) < 0)
 			err = -errno;
+		if (!err)
+			fm_names_changed(v->fm);
 		if (!err && dirfd == npin->fd) {
 			fsb_renamed(&v->fs, npin, newname);
 			if (flags & RENAME_EXCHANGE)
@@ -247,6 +251,8 @@ void io_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 		}
 		if (!err && linkat(in->fd, "", dirfd, target, AT_EMPTY_PATH) < 0)
 			err = -errno;
+		if (!err)
+			fm_names_changed(v->fm);
 		if (dirfd != npin->fd)
 			close(dirfd);
 		io_done(&op, err, 0);

@@ -84,7 +84,14 @@ bool io_pre(struct io_op *op)
 
 void io_post(struct io_op *op)
 {
+	PFILE_OBJECT fo = op->fm.iopb.TargetFileObject;
+	UCHAR major = op->fm.iopb.MajorFunction;
+
 	fm_op_complete(&op->fm);
+	/* A transient file object ends with its operation (a create's with
+	 * the CLOSE that follows it). */
+	if (fo == &op->tmp.fo && fo->FileObjectExtension && major != IRP_MJ_CREATE)
+		fm_file_object_gone(op->v->fm, fo);
 }
 
 void io_done(struct io_op *op, int err, ULONG_PTR information)
@@ -163,6 +170,7 @@ void io_close_file(struct io_volume *v, fuse_req_t req, struct io_file *f)
 	f->fd = -1;
 	f->dir = NULL;
 	io_post(&op);
+	fm_file_object_gone(io_vol(req)->fm, &f->fo);
 	io_file_free(f);
 }
 

@@ -12,6 +12,8 @@
 #include "rtl/rtl.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,7 +98,39 @@ static void *io_loop(void *arg)
 	return NULL;
 }
 
-static const struct fm_volume_ops io_volume_ops = { .stack_changed = NULL };
+/* The volume-relative name of the stream a file object is open on. */
+static long io_file_name_hook(struct fm_volume *vol, void *owner,
+			      PFILE_OBJECT fo, WCHAR *buf, size_t cap)
+{
+	struct io_volume *v = owner;
+	char path[PATH_MAX * 2];
+	ssize_t n;
+
+	(void)vol;
+	if (!fo || !fo->FsContext)
+		return -ENOENT;
+	n = fsb_path(&v->fs, fo->FsContext, NULL, path, sizeof(path));
+	if (n < 0)
+		return (long)n;
+	n = rtl_path_to_utf16(path, (size_t)n, buf, cap);
+	return (long)n;
+}
+
+static const struct fm_volume_ops io_volume_ops = {
+	.stack_changed = NULL,
+	.file_name = io_file_name_hook,
+};
+
+/* The kernel forgot an inode: its stream contexts and cached name go. */
+static void io_inode_gone(void *arg, struct fsb_inode *in)
+{
+	struct io_volume *v = arg;
+
+	fm_stream_gone(v->fm, (struct fm_fcb_header *)in);
+}
+
+_Static_assert(offsetof(struct fsb_inode, fcb) == 0,
+	       "FsContext must point at the filter manager's header");
 
 /* The name of the file system under a volume, for fltmc volumes. */
 static void io_fs_name(int fd, char *out, size_t cap)
@@ -147,6 +181,8 @@ int io_volume_create(const char *dir, const char *name, struct io_volume **out)
 	if (err)
 		goto out_fs;
 	io_fs_name(v->root_fd, v->fm->fs_name, sizeof(v->fm->fs_name));
+	v->fs.inode_gone = io_inode_gone;
+	v->fs.inode_gone_arg = v;
 	*out = v;
 	return 0;
 
@@ -237,6 +273,8 @@ static void io_volume_stop(struct io_volume *v)
 void io_volume_unmount(struct io_volume *v)
 {
 	io_volume_stop(v);
+	/* Streams go before the instances that set contexts on them. */
+	fsb_foreach(&v->fs, io_inode_gone, v);
 	fm_volume_destroy(v->fm);
 	fsb_destroy(&v->fs);
 	close(v->root_fd);

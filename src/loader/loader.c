@@ -147,6 +147,13 @@ static void loader_names(struct fm_image *img, const char *name)
 
 static void loader_close_image(struct fm_image *img)
 {
+	if (img->filter && atomic_load(&img->filter->obj.refs) > 1) {
+		/* Something of the filter is still referenced (a leaked
+		 * context): its code may run again, so it stays mapped. */
+		rtl_log(LOG_ERR, "filter %s: image kept loaded: %ld references leaked",
+			img->filter->name, atomic_load(&img->filter->obj.refs) - 1);
+		return;
+	}
 	if (img->handle)
 		dlclose(img->handle);
 	if (img->memfd >= 0)

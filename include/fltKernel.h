@@ -712,6 +712,118 @@ NTSYSAPI VOID FLTAPI FltGetContexts(PCFLT_RELATED_OBJECTS FltObjects,
 				    PFLT_RELATED_CONTEXTS Contexts);
 NTSYSAPI VOID FLTAPI FltReleaseContexts(PFLT_RELATED_CONTEXTS Contexts);
 
+/* ---- Work items ------------------------------------------------------------------ */
+
+typedef enum _WORK_QUEUE_TYPE {
+	CriticalWorkQueue,
+	DelayedWorkQueue,
+	HyperCriticalWorkQueue,
+	NormalWorkQueue,
+	BackgroundWorkQueue,
+	RealTimeWorkQueue,
+	SuperCriticalWorkQueue,
+	MaximumWorkQueue
+} WORK_QUEUE_TYPE;
+
+typedef struct _FLT_GENERIC_WORKITEM *PFLT_GENERIC_WORKITEM;
+typedef VOID FLTAPI FLT_GENERIC_WORKITEM_ROUTINE(PFLT_GENERIC_WORKITEM FltWorkItem,
+						 PVOID FltObject, PVOID Context);
+typedef FLT_GENERIC_WORKITEM_ROUTINE *PFLT_GENERIC_WORKITEM_ROUTINE;
+
+NTSYSAPI PFLT_GENERIC_WORKITEM FLTAPI FltAllocateGenericWorkItem(void);
+NTSYSAPI VOID FLTAPI FltFreeGenericWorkItem(PFLT_GENERIC_WORKITEM FltWorkItem);
+/* FltObject is the filter or an instance; it stays referenced (unload and
+ * detach wait) until WorkerRoutine has returned. */
+NTSYSAPI NTSTATUS FLTAPI FltQueueGenericWorkItem(
+	PFLT_GENERIC_WORKITEM FltWorkItem, PVOID FltObject,
+	PFLT_GENERIC_WORKITEM_ROUTINE WorkerRoutine, WORK_QUEUE_TYPE QueueType,
+	PVOID Context);
+NTSYSAPI PVOID FLTAPI FltAllocatePoolAlignedWithTag(PFLT_INSTANCE Instance,
+						    POOL_TYPE PoolType,
+						    SIZE_T NumberOfBytes, ULONG Tag);
+NTSYSAPI VOID FLTAPI FltFreePoolAlignedWithTag(PFLT_INSTANCE Instance,
+					       PVOID Buffer, ULONG Tag);
+
+/* ---- Filter-initiated I/O (seen only by the instances below the issuer) ------------ */
+
+typedef ULONG FLT_IO_OPERATION_FLAGS;
+#define FLTFL_IO_OPERATION_NON_CACHED 0x00000001
+#define FLTFL_IO_OPERATION_PAGING 0x00000002
+#define FLTFL_IO_OPERATION_DO_NOT_UPDATE_BYTE_OFFSET 0x00000004
+#define FLTFL_IO_OPERATION_SYNCHRONOUS_PAGING 0x00000008
+
+#define IO_FORCE_ACCESS_CHECK 0x0001
+#define IO_NO_PARAMETER_CHECKING 0x0100
+#define IO_IGNORE_SHARE_ACCESS_CHECK 0x0800
+
+typedef VOID FLTAPI FLT_COMPLETED_ASYNC_IO_CALLBACK(PFLT_CALLBACK_DATA CallbackData,
+						    PFLT_CONTEXT Context);
+typedef FLT_COMPLETED_ASYNC_IO_CALLBACK *PFLT_COMPLETED_ASYNC_IO_CALLBACK;
+typedef PVOID PIO_DRIVER_CREATE_CONTEXT;
+
+/*
+ * ObjectAttributes->ObjectName is \Device\<volume>\dir\file or, relative
+ * to the instance's volume, \dir\file; RootDirectory (a handle from
+ * FltCreateFile) makes it relative to that directory.  Names never leave
+ * the volume (".." and symlinks in the path are refused).
+ */
+NTSYSAPI NTSTATUS FLTAPI FltCreateFile(
+	PFLT_FILTER Filter, PFLT_INSTANCE Instance, PHANDLE FileHandle,
+	ACCESS_MASK DesiredAccess, POBJECT_ATTRIBUTES ObjectAttributes,
+	PIO_STATUS_BLOCK IoStatusBlock, PLARGE_INTEGER AllocationSize,
+	ULONG FileAttributes, ULONG ShareAccess, ULONG CreateDisposition,
+	ULONG CreateOptions, PVOID EaBuffer, ULONG EaLength, ULONG Flags);
+NTSYSAPI NTSTATUS FLTAPI FltCreateFileEx(
+	PFLT_FILTER Filter, PFLT_INSTANCE Instance, PHANDLE FileHandle,
+	PFILE_OBJECT *FileObject, ACCESS_MASK DesiredAccess,
+	POBJECT_ATTRIBUTES ObjectAttributes, PIO_STATUS_BLOCK IoStatusBlock,
+	PLARGE_INTEGER AllocationSize, ULONG FileAttributes, ULONG ShareAccess,
+	ULONG CreateDisposition, ULONG CreateOptions, PVOID EaBuffer,
+	ULONG EaLength, ULONG Flags);
+NTSYSAPI NTSTATUS FLTAPI FltCreateFileEx2(
+	PFLT_FILTER Filter, PFLT_INSTANCE Instance, PHANDLE FileHandle,
+	PFILE_OBJECT *FileObject, ACCESS_MASK DesiredAccess,
+	POBJECT_ATTRIBUTES ObjectAttributes, PIO_STATUS_BLOCK IoStatusBlock,
+	PLARGE_INTEGER AllocationSize, ULONG FileAttributes, ULONG ShareAccess,
+	ULONG CreateDisposition, ULONG CreateOptions, PVOID EaBuffer,
+	ULONG EaLength, ULONG Flags, PIO_DRIVER_CREATE_CONTEXT DriverContext);
+/* CLEANUP now; CLOSE when the file object's last reference goes too. */
+NTSYSAPI NTSTATUS FLTAPI FltClose(HANDLE FileHandle);
+NTSYSAPI VOID NTAPI ObReferenceObject(PVOID Object);
+NTSYSAPI VOID NTAPI ObDereferenceObject(PVOID Object);
+/* ByteOffset NULL: the file object's CurrentByteOffset.  With a
+ * CallbackRoutine the I/O completes on a worker thread, STATUS_PENDING is
+ * returned, and the routine gets the callback data. */
+NTSYSAPI NTSTATUS FLTAPI FltReadFile(PFLT_INSTANCE InitiatingInstance,
+				     PFILE_OBJECT FileObject,
+				     PLARGE_INTEGER ByteOffset, ULONG Length,
+				     PVOID Buffer, FLT_IO_OPERATION_FLAGS Flags,
+				     PULONG BytesRead,
+				     PFLT_COMPLETED_ASYNC_IO_CALLBACK CallbackRoutine,
+				     PVOID CallbackContext);
+NTSYSAPI NTSTATUS FLTAPI FltWriteFile(PFLT_INSTANCE InitiatingInstance,
+				      PFILE_OBJECT FileObject,
+				      PLARGE_INTEGER ByteOffset, ULONG Length,
+				      PVOID Buffer, FLT_IO_OPERATION_FLAGS Flags,
+				      PULONG BytesWritten,
+				      PFLT_COMPLETED_ASYNC_IO_CALLBACK CallbackRoutine,
+				      PVOID CallbackContext);
+/* Classes: FileBasicInformation, FileStandardInformation,
+ * FileInternalInformation, FilePositionInformation,
+ * FileNetworkOpenInformation, FileStatInformation, FileStatLxInformation. */
+NTSYSAPI NTSTATUS FLTAPI FltQueryInformationFile(
+	PFLT_INSTANCE Instance, PFILE_OBJECT FileObject, PVOID FileInformation,
+	ULONG Length, FILE_INFORMATION_CLASS FileInformationClass,
+	PULONG LengthReturned);
+/* Classes: FileBasicInformation, FileEndOfFileInformation,
+ * FileAllocationInformation, FilePositionInformation,
+ * FileDispositionInformation(Ex), FileRenameInformation(Ex). */
+NTSYSAPI NTSTATUS FLTAPI FltSetInformationFile(
+	PFLT_INSTANCE Instance, PFILE_OBJECT FileObject, PVOID FileInformation,
+	ULONG Length, FILE_INFORMATION_CLASS FileInformationClass);
+NTSYSAPI NTSTATUS FLTAPI FltFlushBuffers(PFLT_INSTANCE Instance,
+					 PFILE_OBJECT FileObject);
+
 /* Push locks (reader/writer locks). */
 typedef struct _EX_PUSH_LOCK_IMPL {
 	pthread_rwlock_t Lock;

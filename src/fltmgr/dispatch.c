@@ -68,6 +68,7 @@ void fm_op_init(struct fm_op_ctx *op, struct fm_volume *vol, UCHAR major,
 	op->vol = vol;
 	op->major_idx = fm_major_index(major);
 	op->npost = 0;
+	op->below = NULL;
 	op->stack = fm_stack_get(vol);
 }
 
@@ -84,6 +85,10 @@ bool fm_op_pre(struct fm_op_ctx *op)
 		PVOID ctx = NULL;
 
 		if (fm_skip(reg, &op->iopb))
+			continue;
+		/* I/O an instance issues reaches only the instances below it. */
+		if (op->below &&
+		    fm_altitude_compare(inst->altitude, op->below->altitude) >= 0)
 			continue;
 		if (!reg->pre) {
 			op->post[op->npost].inst = inst;

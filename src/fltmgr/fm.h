@@ -206,9 +206,8 @@ struct fm_op_ctx {
 		 * change made below it is not visible in its post callback. */
 		FLT_PARAMETERS params;
 	} post[FM_MAX_STACK];
-	/* Parameters as the file system saw them, restored before post. */
-	FLT_PARAMETERS fs_params;
-	PFILE_OBJECT fs_file_object;
+	/* Filter-initiated I/O: only instances below this one see it. */
+	struct fm_instance *below;
 };
 
 /* ---- core.c: global lists and object references ---- */

@@ -40,6 +40,13 @@ struct io_volume {
 /* An open file: a Linux open file description and its FILE_OBJECT. */
 struct io_file {
 	FILE_OBJECT fo;
+	/* Holders: the kernel's open (or a filter's handle) and every
+	 * ObReferenceObject; freed when the last one goes. */
+	atomic_int refs;
+	/* Filter-initiated opens (fltio.c): the handle is open, and the
+	 * instance whose I/O it is (referenced). */
+	bool handle_open;
+	struct fm_instance *issuer;
 	int fd;
 	int flags;
 	struct fsb_inode *inode;
@@ -103,6 +110,10 @@ struct io_file *io_file_new(struct fsb_inode *inode);
 void io_file_name(struct io_op *op, struct io_file *f, struct fsb_inode *inode,
 		  const char *child);
 void io_file_free(struct io_file *f);
+/* Drops a reference; frees the file when it was the last. */
+void io_file_put(struct io_file *f);
+/* The io_file of a file object the I/O manager created, or NULL. */
+struct io_file *io_file_of(PFILE_OBJECT fo);
 void io_close_file(struct io_volume *v, fuse_req_t req, struct io_file *f);
 void io_cleanup_close_transient(struct io_op *op, fuse_req_t req);
 

@@ -118,6 +118,7 @@ struct io_file *io_file_new(struct fsb_inode *inode)
 
 	if (!f)
 		return NULL;
+	atomic_init(&f->refs, 1);
 	f->fd = -1;
 	f->inode = inode;
 	io_fo_init(&f->fo, inode, f);
@@ -145,8 +146,34 @@ void io_file_free(struct io_file *f)
 {
 	if (!f)
 		return;
+	f->fo.FsContext2 = NULL;
 	free(f->name_buf);
 	free(f);
+}
+
+void io_file_put(struct io_file *f)
+{
+	if (f && atomic_fetch_sub(&f->refs, 1) == 1)
+		io_file_free(f);
+}
+
+struct io_file *io_file_of(PFILE_OBJECT fo)
+{
+	struct io_file *f;
+
+	if (!fo)
+		return NULL;
+	f = CONTAINING_RECORD(fo, struct io_file, fo);
+	return fo->FsContext2 == f ? f : NULL;
+}
+
+/* Filters may keep a file object past its operation. */
+VOID NTAPI ObReferenceObject(PVOID Object)
+{
+	struct io_file *f = io_file_of(Object);
+
+	if (f)
+		atomic_fetch_add(&f->refs, 1);
 }
 
 /* CLEANUP (the last handle is gone) then CLOSE (nothing can use it again);
@@ -171,7 +198,7 @@ void io_close_file(struct io_volume *v, fuse_req_t req, struct io_file *f)
 	f->dir = NULL;
 	io_post(&op);
 	fm_file_object_gone(io_vol(req)->fm, &f->fo);
-	io_file_free(f);
+	io_file_put(f);
 }
 
 void io_cleanup_close_transient(struct io_op *op, fuse_req_t req)

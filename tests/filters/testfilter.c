@@ -27,6 +27,9 @@
  *                            (a failure refuses a manual detach).
  *   UnloadStatus (DWORD)     FilterUnloadCallback refuses a non-mandatory
  *                            unload with this status when it is an error.
+ *   CopyOnWrite (SZ)         before a program's first write or truncating
+ *                            open of a file, copy it to <name><suffix> with
+ *                            filter-initiated I/O.
  *
  * Every pre-operation asks for its post-operation and passes a known
  * completion context; a post-operation that gets anything else logs BADCTX.
@@ -63,6 +66,7 @@ static struct {
 	NTSTATUS setup_status;
 	NTSTATUS query_teardown_status;
 	NTSTATUS unload_status;
+	char copy_suffix[32]; /* CopyOnWrite: keep <name><suffix> before a write */
 } tf = { .log_fd = -1, .deny_major = TF_NO_MAJOR, .post_major = TF_NO_MAJOR };
 
 /* Every major code plus IRP_MJ_OPERATION_END. */
@@ -130,6 +134,88 @@ static const char *tf_last_component(const char *name)
 	return slash ? slash + 1 : name;
 }
 
+/* ---- Filter-initiated I/O: copy a file before its first write ----------------- */
+
+/*
+ * Copies the file a write is about to change to <name><suffix> with
+ * FltCreateFileEx, FltReadFile and FltWriteFile, unless the copy exists
+ * (FILE_CREATE fails).  This I/O is seen by the instances below this one
+ * only; this instance never sees it, so it cannot recurse.
+ */
+static void tf_copy_before_write(PFLT_CALLBACK_DATA Data,
+				 PCFLT_RELATED_OBJECTS FltObjects)
+{
+	PUNICODE_STRING src = &Data->Iopb->TargetFileObject->FileName;
+	size_t slen = strlen(tf.copy_suffix), i;
+	WCHAR dstbuf[TF_STR_MAX];
+	UNICODE_STRING dst = { 0, sizeof(dstbuf), dstbuf };
+	OBJECT_ATTRIBUTES oa;
+	IO_STATUS_BLOCK iosb;
+	HANDLE hs = NULL, hd = NULL;
+	PFILE_OBJECT fs = NULL, fd = NULL;
+	static char buf[65536];
+	LARGE_INTEGER off = { .QuadPart = 0 };
+	ULONGLONG total = 0;
+	ULONG n = 0;
+	NTSTATUS st;
+
+	if (!src->Length || src->Length / sizeof(WCHAR) + slen >= TF_STR_MAX)
+		return;
+	/* Do not copy the copies. */
+	if (src->Length / sizeof(WCHAR) >= slen) {
+		const WCHAR *end = src->Buffer + src->Length / sizeof(WCHAR) - slen;
+
+		for (i = 0; i < slen && end[i] == (WCHAR)tf.copy_suffix[i]; i++)
+			;
+		if (i == slen)
+			return;
+	}
+	RtlCopyUnicodeString(&dst, src);
+	for (i = 0; i < slen; i++)
+		dst.Buffer[dst.Length / sizeof(WCHAR) + i] = (WCHAR)tf.copy_suffix[i];
+	dst.Length += (USHORT)(slen * sizeof(WCHAR));
+
+	/* The original first: nothing to keep if it does not exist. */
+	InitializeObjectAttributes(&oa, src, OBJ_KERNEL_HANDLE, NULL, NULL);
+	st = FltCreateFileEx(tf.filter, FltObjects->Instance, &hs, &fs,
+			     FILE_GENERIC_READ, &oa, &iosb, NULL, 0,
+			     FILE_SHARE_READ | FILE_SHARE_WRITE, FILE_OPEN,
+			     FILE_NON_DIRECTORY_FILE, NULL, 0, 0);
+	if (!NT_SUCCESS(st))
+		return;
+	InitializeObjectAttributes(&oa, &dst, OBJ_KERNEL_HANDLE, NULL, NULL);
+	st = FltCreateFileEx(tf.filter, FltObjects->Instance, &hd, &fd,
+			     FILE_GENERIC_WRITE, &oa, &iosb, NULL,
+			     FILE_ATTRIBUTE_NORMAL, 0, FILE_CREATE,
+			     FILE_NON_DIRECTORY_FILE, NULL, 0, 0);
+	if (!NT_SUCCESS(st)) {
+		if (st != STATUS_OBJECT_NAME_COLLISION)
+			tf_log("%s copy-failed create 0x%08X", tf.tag, (unsigned)st);
+		FltClose(hs);
+		ObDereferenceObject(fs);
+		return;
+	}
+	while (NT_SUCCESS(st)) {
+		st = FltReadFile(FltObjects->Instance, fs, &off, sizeof(buf), buf, 0,
+				 &n, NULL, NULL);
+		if (st == STATUS_END_OF_FILE || (NT_SUCCESS(st) && !n)) {
+			st = STATUS_SUCCESS;
+			break;
+		}
+		if (NT_SUCCESS(st))
+			st = FltWriteFile(FltObjects->Instance, fd, &off, n, buf, 0,
+					  NULL, NULL, NULL);
+		off.QuadPart += n;
+		total += n;
+	}
+	FltClose(hs);
+	ObDereferenceObject(fs);
+	FltClose(hd);
+	ObDereferenceObject(fd);
+	tf_log("%s copied %llu 0x%08X", tf.tag, (unsigned long long)total,
+	       (unsigned)st);
+}
+
 /* ---- Operation callbacks ------------------------------------------------- */
 
 static FLT_PREOP_CALLBACK_STATUS FLTAPI
@@ -149,6 +235,13 @@ tf_pre(PFLT_CALLBACK_DATA Data, PCFLT_RELATED_OBJECTS FltObjects,
 		Data->IoStatus.Information = 0;
 		return FLT_PREOP_COMPLETE;
 	}
+	if (tf.copy_suffix[0] &&
+	    ((major == IRP_MJ_WRITE && !(Data->Iopb->IrpFlags & IRP_PAGING_IO)) ||
+	     (major == IRP_MJ_CREATE &&
+	      ((Data->Iopb->Parameters.Create.Options >> 24) == FILE_OVERWRITE ||
+	       (Data->Iopb->Parameters.Create.Options >> 24) == FILE_OVERWRITE_IF ||
+	       (Data->Iopb->Parameters.Create.Options >> 24) == FILE_SUPERSEDE))))
+		tf_copy_before_write(Data, FltObjects);
 	*CompletionContext = TF_MAGIC;
 	return FLT_PREOP_SUCCESS_WITH_CALLBACK;
 }
@@ -404,6 +497,7 @@ static NTSTATUS tf_read_parameters(HANDLE Key, ULONG *fail)
 
 	snprintf(tf.tag, sizeof(tf.tag), "t");
 	tf_query_sz(Key, L"Tag", tf.tag, sizeof(tf.tag));
+	tf_query_sz(Key, L"CopyOnWrite", tf.copy_suffix, sizeof(tf.copy_suffix));
 	tf_query_sz(Key, L"Operations", ops, sizeof(ops));
 	tf_query_dword(Key, L"OpFlags", &flags);
 	*fail = 0;

@@ -1,0 +1,144 @@
+/*
+ * workitem.c - generic work items: a filter hands a routine to the filter
+ * manager's worker threads (FltQueueGenericWorkItem), as it would to a
+ * system worker thread on Windows.
+ *
+ * A queued item holds a reference on the filter or instance it was queued
+ * for, so unloading a filter or detaching an instance waits until its
+ * queued routines have run; nothing of a filter runs after its image is
+ * gone.  Workers start on first use, at most FM_WORKERS of them.
+ */
+#include "fltmgr/fm.h"
+#include "rtl/rtl.h"
+
+#include <stdlib.h>
+#include <syslog.h>
+
+#define FM_WORKERS 4
+#define FM_WORKITEM_MAGIC 0x574b4954u /* "WKIT" */
+
+struct _FLT_GENERIC_WORKITEM {
+	uint32_t magic;
+	bool queued;
+	PFLT_GENERIC_WORKITEM_ROUTINE routine;
+	PVOID object; /* filter or instance, referenced while queued */
+	PVOID context;
+	struct _FLT_GENERIC_WORKITEM *next;
+};
+
+static pthread_mutex_t fm_wq_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t fm_wq_cond = PTHREAD_COND_INITIALIZER;
+static struct _FLT_GENERIC_WORKITEM *fm_wq_head, **fm_wq_tail = &fm_wq_head;
+static unsigned fm_wq_threads, fm_wq_idle;
+
+static void *fm_worker(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&fm_wq_lock);
+	for (;;) {
+		struct _FLT_GENERIC_WORKITEM *w;
+
+		while (!fm_wq_head) {
+			fm_wq_idle++;
+			pthread_cond_wait(&fm_wq_cond, &fm_wq_lock);
+			fm_wq_idle--;
+		}
+		w = fm_wq_head;
+		fm_wq_head = w->next;
+		if (!fm_wq_head)
+			fm_wq_tail = &fm_wq_head;
+		pthread_mutex_unlock(&fm_wq_lock);
+		{
+			PVOID object = w->object;
+			PFLT_GENERIC_WORKITEM_ROUTINE routine = w->routine;
+			PVOID context = w->context;
+
+			/* The routine may free or requeue the item itself. */
+			w->queued = false;
+			routine(w, object, context);
+			FltObjectDereference(object);
+		}
+		pthread_mutex_lock(&fm_wq_lock);
+	}
+	return NULL;
+}
+
+PFLT_GENERIC_WORKITEM FLTAPI FltAllocateGenericWorkItem(void)
+{
+	struct _FLT_GENERIC_WORKITEM *w = calloc(1, sizeof(*w));
+
+	if (w)
+		w->magic = FM_WORKITEM_MAGIC;
+	return w;
+}
+
+VOID FLTAPI FltFreeGenericWorkItem(PFLT_GENERIC_WORKITEM FltWorkItem)
+{
+	if (!FltWorkItem || FltWorkItem->magic != FM_WORKITEM_MAGIC)
+		return;
+	if (FltWorkItem->queued) {
+		rtl_log(LOG_ERR, "a filter freed a work item that is still queued");
+		return;
+	}
+	FltWorkItem->magic = 0;
+	free(FltWorkItem);
+}
+
+NTSTATUS FLTAPI FltQueueGenericWorkItem(PFLT_GENERIC_WORKITEM FltWorkItem,
+					PVOID FltObject,
+					PFLT_GENERIC_WORKITEM_ROUTINE WorkerRoutine,
+					WORK_QUEUE_TYPE QueueType, PVOID Context)
+{
+	const struct fm_object *obj = FltObject;
+	pthread_t t;
+
+	(void)QueueType;
+	if (!FltWorkItem || FltWorkItem->magic != FM_WORKITEM_MAGIC ||
+	    !WorkerRoutine || !obj ||
+	    (obj->type != FM_OBJ_FILTER && obj->type != FM_OBJ_INSTANCE))
+		return STATUS_INVALID_PARAMETER;
+	if (FltWorkItem->queued)
+		return STATUS_INVALID_PARAMETER;
+	if ((obj->type == FM_OBJ_FILTER &&
+	     ((const struct fm_filter *)obj)->state == FM_FILTER_UNREGISTERING) ||
+	    (obj->type == FM_OBJ_INSTANCE &&
+	     ((const struct fm_instance *)obj)->detaching))
+		return STATUS_FLT_DELETING_OBJECT;
+	FltObjectReference(FltObject);
+	FltWorkItem->queued = true;
+	FltWorkItem->routine = WorkerRoutine;
+	FltWorkItem->object = FltObject;
+	FltWorkItem->context = Context;
+	FltWorkItem->next = NULL;
+	pthread_mutex_lock(&fm_wq_lock);
+	*fm_wq_tail = FltWorkItem;
+	fm_wq_tail = &FltWorkItem->next;
+	if (!fm_wq_idle && fm_wq_threads < FM_WORKERS &&
+	    pthread_create(&t, NULL, fm_worker, NULL) == 0) {
+		pthread_detach(t);
+		fm_wq_threads++;
+	}
+	pthread_cond_signal(&fm_wq_cond);
+	pthread_mutex_unlock(&fm_wq_lock);
+	return STATUS_SUCCESS;
+}
+
+PVOID FLTAPI FltAllocatePoolAlignedWithTag(PFLT_INSTANCE Instance,
+					   POOL_TYPE PoolType, SIZE_T NumberOfBytes,
+					   ULONG Tag)
+{
+	(void)Instance;
+	/* Pool blocks are 16-byte aligned, which filter-initiated I/O needs:
+	 * it never reaches the file system with O_DIRECT. */
+	return ExAllocatePool2(POOL_FLAG_CACHE_ALIGNED |
+				       (PoolType == PagedPool ? POOL_FLAG_PAGED
+							      : POOL_FLAG_NON_PAGED),
+			       NumberOfBytes, Tag);
+}
+
+VOID FLTAPI FltFreePoolAlignedWithTag(PFLT_INSTANCE Instance, PVOID Buffer,
+				      ULONG Tag)
+{
+	(void)Instance;
+	ExFreePoolWithTag(Buffer, Tag);
+}

@@ -26,7 +26,15 @@
 #   pt3     fltmgrd, passthrough.so loaded three times (the no-op filter
 #           that registers every major function: the worst case for caching)
 #
-# Workloads (hyperfine --warmup W --runs N --prepare ..., median reported):
+# The configurations are run in rounds (full: 3, quick: 1): each round mounts
+# every configuration afresh and runs every workload on it, so background
+# load on a shared machine spreads over all configurations.  Each workload is
+# one hyperfine call per round (--runs N --prepare ...; a warm-up run only for
+# find_stat and tar_read, which measure a warm cache); the report gives the
+# median of all timed runs of all rounds (full: 6 per cell, 3 for untar,
+# rm -rf and the sequential I/O).
+#
+# Workloads:
 #   untar       tar xf of a tarball of /usr/include into an empty directory
 #   find_stat   find TREE -printf '%s %T@ %m' (an lstat per entry)
 #   tar_read    tar cf - TREE | cat >/dev/null (reads every file; a pipe,
@@ -69,7 +77,7 @@ is_fuse_mount() {
 }
 
 note_failure() {
-	printf '%s\t%s\t%s\n' "$CFG" "$1" "$2" >>"$RES/failures.tsv"
+	printf '%s\t%s\t%s\n' "$CFG (round $ROUND)" "$1" "$2" >>"$RES/failures.tsv"
 	log "$CFG: $1: $2"
 }
 
@@ -149,26 +157,26 @@ start_daemon() {
 	return 1
 }
 
-# bench_one NAME RUNS PREPARE COMMAND
+# bench_one NAME WARMUP RUNS PREPARE COMMAND
 bench_one() {
-	local name=$1 runs=$2 prep=$3 cmd=$4 rc=0
+	local name=$1 warm=$2 runs=$3 prep=$4 cmd=$5 rc=0
+	local json=$RES/raw/$CFG.$name.r$ROUND.json
 	if [[ -n $DAEMON_PID ]] && ! is_fuse_mount "$DIR"; then
 		note_failure "$name" "skipped: $DIR is no longer a FUSE mount"
 		return 0
 	fi
-	log "$CFG: $name"
-	printf '=== %s: %s\n--- prepare: %s\n' "$name" "$cmd" "$prep" \
-		>>"$LOGS/$CFG.hyperfine.log"
-	timeout -k 10 "$WL_TIMEOUT" hyperfine --style basic -w "$WARMUP" \
-		-r "$runs" -p "$prep" -n "$name" \
-		--export-json "$RES/$CFG.$name.json" "$cmd" \
+	log "round $ROUND: $CFG: $name"
+	printf '=== round %s: %s: %s\n--- prepare: %s\n' "$ROUND" "$name" "$cmd" \
+		"$prep" >>"$LOGS/$CFG.hyperfine.log"
+	timeout -k 10 "$WL_TIMEOUT" hyperfine --style basic -w "$warm" \
+		-r "$runs" -p "$prep" -n "$name" --export-json "$json" "$cmd" \
 		>>"$LOGS/$CFG.hyperfine.log" 2>&1 || rc=$?
 	if [[ $rc -eq 124 || $rc -eq 137 ]]; then
 		note_failure "$name" "timed out after ${WL_TIMEOUT}s: $cmd"
-		rm -f "$RES/$CFG.$name.json"
+		rm -f "$json"
 	elif [[ $rc -ne 0 ]]; then
 		note_failure "$name" "hyperfine exit $rc (see logs/$CFG.hyperfine.log): $cmd"
-		rm -f "$RES/$CFG.$name.json"
+		rm -f "$json"
 	fi
 	if [[ -n $DAEMON_PID ]] && ! kill -0 "$DAEMON_PID" 2>/dev/null; then
 		note_failure "$name" "daemon died during this workload"
@@ -186,29 +194,29 @@ run_inner() {
 	tb=$(printf %q "$TARBALL")
 	fs=$(printf %q "$FSOPS")
 
-	bench_one untar "$RUNS_BIG" \
+	bench_one untar 0 "$RUNS_BIG" \
 		"rm -rf $d/tree && mkdir $d/tree && sync" \
 		"tar xf $tb -C $d/tree"
-	bench_one find_stat "$RUNS" "sync" \
+	bench_one find_stat "$WARMUP" "$RUNS" "sync" \
 		"find $d/tree -printf '%s %T@ %m\n' >/dev/null"
-	bench_one tar_read "$RUNS" "sync" \
+	bench_one tar_read "$WARMUP" "$RUNS" "sync" \
 		"tar cf - -C $d tree | cat >/dev/null"
-	bench_one rm_rf "$RUNS_BIG" \
+	bench_one rm_rf 0 "$RUNS_BIG" \
 		"rm -rf $d/tree && mkdir $d/tree && tar xf $tb -C $d/tree && sync" \
 		"rm -rf $d/tree"
-	bench_one create_files "$RUNS" \
+	bench_one create_files 0 "$RUNS" \
 		"rm -rf $d/c && mkdir $d/c && sync" \
 		"$fs create $d/c $NFILES"
-	bench_one unlink_files "$RUNS" \
+	bench_one unlink_files 0 "$RUNS" \
 		"rm -rf $d/c && mkdir $d/c && $fs create $d/c $NFILES && sync" \
 		"$fs unlink $d/c $NFILES"
 	rm -rf "$DIR/c"
-	bench_one write_4k "$RUNS" "rm -f $d/w4k && sync" \
+	bench_one write_4k 0 "$RUNS" "rm -f $d/w4k && sync" \
 		"$fs write $d/w4k $W4K_SIZE 4K"
 	rm -f "$DIR/w4k"
-	bench_one seq_write "$RUNS_BIG" "rm -f $d/big && sync" \
+	bench_one seq_write 0 "$RUNS_BIG" "rm -f $d/big && sync" \
 		"dd if=/dev/zero of=$d/big bs=1M count=$SEQ_MB conv=fsync status=none"
-	bench_one seq_read "$RUNS_BIG" \
+	bench_one seq_read 0 "$RUNS_BIG" \
 		"sync && echo 3 >/proc/sys/vm/drop_caches" \
 		"dd if=$d/big of=/dev/null bs=1M status=none"
 	rm -rf "$DIR/tree" "$DIR/big"
@@ -217,6 +225,7 @@ run_inner() {
 
 if [[ ${1:-} == --inner ]]; then
 	CFG=$2
+	ROUND=$3
 	run_inner
 	exit 0
 fi
@@ -256,10 +265,10 @@ for f in "$FLTMGRD" "$FSOPS" "$MICRO_BIN" "$BUILD/filters/nullfilter.so" \
 done
 
 if ((QUICK)); then
-	WARMUP=0 RUNS=2 RUNS_BIG=2 NFILES=1000 W4K_SIZE=8M SEQ_MB=64
+	ROUNDS=1 WARMUP=0 RUNS=2 RUNS_BIG=2 NFILES=1000 W4K_SIZE=8M SEQ_MB=64
 	TAR_FROM=/usr/include TAR_WHAT=linux
 else
-	WARMUP=1 RUNS=5 RUNS_BIG=3 NFILES=10000 W4K_SIZE=64M SEQ_MB=1024
+	ROUNDS=3 WARMUP=1 RUNS=2 RUNS_BIG=1 NFILES=10000 W4K_SIZE=64M SEQ_MB=1024
 	TAR_FROM=/usr TAR_WHAT=include
 fi
 WL_TIMEOUT=${WL_TIMEOUT:-900}
@@ -268,7 +277,7 @@ STAMP=$(date +%Y%m%d-%H%M%S)
 RES=$BENCH_DIR/results/$STAMP
 ((QUICK)) && RES=$RES-quick
 LOGS=$RES/logs
-mkdir -p "$LOGS"
+mkdir -p "$LOGS" "$RES/raw"
 WORK=$(mktemp -d /var/tmp/altitude-bench.XXXXXX)
 chmod 755 "$WORK"
 INNER_PID=
@@ -342,6 +351,7 @@ TAR_BYTES=$(stat -c %s "$TARBALL")
 	echo "libfuse=$(pkg-config --modversion fuse3)"
 	echo "hyperfine=$(hyperfine --version | awk '{print $2}')"
 	echo "commit=$(git -C "$REPO" describe --always --dirty 2>/dev/null || echo unknown)"
+	echo "rounds=$ROUNDS"
 	echo "warmup=$WARMUP"
 	echo "runs=$RUNS"
 	echo "runs_big=$RUNS_BIG"
@@ -360,13 +370,19 @@ fi
 export WORK RES LOGS FILTERS FLTMGRD FSOPS PLL TARBALL WARMUP RUNS RUNS_BIG \
 	NFILES W4K_SIZE SEQ_MB WL_TIMEOUT
 : >"$RES/failures.tsv"
-for cfg in "${CONFIGS[@]}"; do
-	log "== configuration $cfg"
-	printf 'load_%s=%s\n' "$cfg" "$(cut -d' ' -f1 /proc/loadavg)" >>"$RES/machine.txt"
-	unshare --mount --propagation private -- bash "$SELF" --inner "$cfg" &
-	INNER_PID=$!
-	wait "$INNER_PID" || log "$cfg: inner run exited with status $?"
-	INNER_PID=
+# Rounds interleave the configurations, so that other work on the machine
+# during the run spreads over all of them instead of skewing one.
+for ((round = 1; round <= ROUNDS; round++)); do
+	for cfg in "${CONFIGS[@]}"; do
+		log "== round $round/$ROUNDS: configuration $cfg"
+		printf 'load_%s_r%s=%s\n' "$cfg" "$round" \
+			"$(cut -d' ' -f1 /proc/loadavg)" >>"$RES/machine.txt"
+		unshare --mount --propagation private -- \
+			bash "$SELF" --inner "$cfg" "$round" &
+		INNER_PID=$!
+		wait "$INNER_PID" || log "$cfg: inner run exited with status $?"
+		INNER_PID=
+	done
 done
 
 if ((MICRO)); then
@@ -381,13 +397,13 @@ fi
 echo "load_end=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$RES/machine.txt"
 
 python3 - "$RES" <<'PY' >"$RES/report.md"
-import json, math, os, sys
+import json, math, os, statistics, sys
 
 res = sys.argv[1]
 machine = dict(l.rstrip("\n").split("=", 1)
                for l in open(os.path.join(res, "machine.txt")) if "=" in l)
 cfgs = [c for c in ["native", "pll", "pllperm", "alt0", "null3", "pt3"]
-        if "load_" + c in machine]
+        if "load_" + c + "_r1" in machine]
 label = {"native": "native", "pll": "passthrough_ll",
          "pllperm": "passthrough_ll +perm,xattr",
          "alt0": "Altitude 0 filters", "null3": "Altitude 3 nullfilter",
@@ -404,16 +420,23 @@ wl = [("untar", "untar " + machine["tarball"].split(":")[0]),
       ("seq_write", f"{size} sequential write (fsync)"),
       ("seq_read", f"{size} sequential read (cold)")]
 
-med, rows = {}, []
+rounds = int(machine["rounds"])
+med, spread, rows = {}, {}, []
 for c in cfgs:
     for w, _ in wl:
-        p = os.path.join(res, f"{c}.{w}.json")
-        if not os.path.exists(p):
+        times = []
+        for r in range(1, rounds + 1):
+            p = os.path.join(res, "raw", f"{c}.{w}.r{r}.json")
+            if os.path.exists(p):
+                times += json.load(open(p))["results"][0]["times"]
+        if not times:
             continue
-        r = json.load(open(p))["results"][0]
-        med[(c, w)] = r["median"]
-        rows.append([c, w, r["median"], r["mean"], r.get("stddev") or 0.0,
-                     r["min"], r["max"], len(r["times"])])
+        m = statistics.median(times)
+        med[(c, w)] = m
+        spread[(c, w)] = max(times) / min(times) if min(times) > 0 else 0
+        rows.append([c, w, m, statistics.mean(times),
+                     statistics.stdev(times) if len(times) > 1 else 0.0,
+                     min(times), max(times), len(times)])
 with open(os.path.join(res, "summary.csv"), "w") as f:
     f.write("config,workload,median_s,mean_s,stddev_s,min_s,max_s,runs\n")
     for r in rows:
@@ -422,7 +445,10 @@ with open(os.path.join(res, "summary.csv"), "w") as f:
 
 def t(c, w):
     v = med.get((c, w))
-    return "FAIL" if v is None else (f"{v:.3f}" if v >= 0.1 else f"{v:.4f}")
+    if v is None:
+        return "FAIL"
+    mark = " †" if spread.get((c, w), 0) > 1.5 else ""
+    return (f"{v:.3f}" if v >= 0.1 else f"{v:.4f}") + mark
 
 def ratio(a, b, w):
     x, y = med.get((a, w)), med.get((b, w))
@@ -442,12 +468,17 @@ P(f"Machine: {machine['nproc']} vCPU ({machine['cpu']}), {machine['mem']} RAM, "
   f"Linux {machine['kernel']}, {machine['fs']}; libfuse {machine['libfuse']}, "
   f"hyperfine {machine['hyperfine']}, Altitude {machine['commit']}. "
   f"Load average (1/5/15 min) at start {machine['load_start']}, at end "
-  f"{machine.get('load_end', '?')}; 1-minute load when each configuration "
-  f"started: " + ", ".join(f"{c} {machine['load_' + c]}" for c in cfgs
-                            if 'load_' + c in machine) + ".\n")
-P(f"Runs: warm-up {machine['warmup']}, {machine['runs']} timed runs "
-  f"({machine['runs_big']} for untar, rm -rf and sequential I/O); median wall "
-  f"time in seconds. Tarball: {machine['tarball']}.\n")
+  f"{machine.get('load_end', '?')}; 1-minute load when a configuration "
+  f"started: " + ", ".join(
+      f"{c} " + "/".join(machine[f"load_{c}_r{r}"] for r in range(1, rounds + 1)
+                         if f"load_{c}_r{r}" in machine) for c in cfgs) +
+  " (per round).\n")
+P(f"Method: {rounds} round(s), each mounting every configuration afresh; per "
+  f"round {machine['runs']} timed runs of each workload ({machine['runs_big']} "
+  f"for untar, rm -rf and sequential I/O; {machine['warmup']} warm-up run for "
+  f"find and tar read). Median wall time over all rounds, in seconds; † marks "
+  f"a cell whose slowest run took more than 1.5× its fastest. Tarball: "
+  f"{machine['tarball']}.\n")
 P("## Median time (s)\n")
 P("| workload | " + " | ".join(label[c] for c in cfgs) + " |")
 P("|---|" + "---:|" * len(cfgs))

@@ -834,6 +834,124 @@ NTSYSAPI VOID FLTAPI FltAcquirePushLockExclusive(PEX_PUSH_LOCK PushLock);
 NTSYSAPI VOID FLTAPI FltAcquirePushLockShared(PEX_PUSH_LOCK PushLock);
 NTSYSAPI VOID FLTAPI FltReleasePushLock(PEX_PUSH_LOCK PushLock);
 
+/* ==== File names (docs/names.md, "Names for filters") ===================== */
+/*
+ * A name is \Device\<volume>\dir\file: the volume's device name followed by
+ * the volume-relative path, each Linux name component mapped losslessly to
+ * UTF-16 (docs/names.md).  Name information is reference counted and shared
+ * between filters: release every structure you get with
+ * FltReleaseFileNameInformation and never write to it (FltParseFileName-
+ * Information fills its component fields, once, for everybody).
+ *
+ * The filter manager caches each stream's normalized name; every rename,
+ * link, unlink and rmdir on the volume invalidates the cache before the
+ * operation completes, so once a rename has returned no query returns the
+ * old name.  Linux has no short (8.3) names, no alternate data streams and
+ * no tunnel cache: FLT_FILE_NAME_SHORT gives the final component of the
+ * normalized name, Stream is always empty (a ':' in a Linux name is mapped
+ * to U+F03A), FltGetTunneledName never has a tunneled name.
+ */
+typedef ULONG FLT_FILE_NAME_OPTIONS;
+#define FLT_VALID_FILE_NAME_FORMATS 0x000000ff
+#define FLT_FILE_NAME_NORMALIZED 0x01
+#define FLT_FILE_NAME_OPENED 0x02
+#define FLT_FILE_NAME_SHORT 0x03
+#define FltGetFileNameFormat(_NameOptions) \
+	((_NameOptions) & FLT_VALID_FILE_NAME_FORMATS)
+#define FLT_VALID_FILE_NAME_QUERY_METHODS 0x0000ff00
+#define FLT_FILE_NAME_QUERY_DEFAULT 0x0100
+#define FLT_FILE_NAME_QUERY_CACHE_ONLY 0x0200
+#define FLT_FILE_NAME_QUERY_FILESYSTEM_ONLY 0x0300
+#define FLT_FILE_NAME_QUERY_ALWAYS_ALLOW_CACHE_LOOKUP 0x0400
+#define FltGetFileNameQueryMethod(_NameOptions) \
+	((_NameOptions) & FLT_VALID_FILE_NAME_QUERY_METHODS)
+#define FLT_VALID_FILE_NAME_FLAGS 0xff000000
+/* Accepted; Altitude has no name provider filters, so it changes nothing. */
+#define FLT_FILE_NAME_REQUEST_FROM_CURRENT_PROVIDER 0x01000000
+/* The name is looked up in the cache but a miss does not fill it. */
+#define FLT_FILE_NAME_DO_NOT_CACHE 0x02000000
+/* Accepted; there are no reparse points to stop at on Linux. */
+#define FLT_FILE_NAME_ALLOW_QUERY_ON_REPARSE 0x04000000
+
+typedef USHORT FLT_FILE_NAME_PARSED_FLAGS;
+#define FLTFL_FILE_NAME_PARSED_FINAL_COMPONENT 0x0001
+#define FLTFL_FILE_NAME_PARSED_EXTENSION 0x0002
+#define FLTFL_FILE_NAME_PARSED_STREAM 0x0004
+#define FLTFL_FILE_NAME_PARSED_PARENT_DIR 0x0008
+
+typedef struct _FLT_FILE_NAME_INFORMATION {
+	USHORT Size;
+	FLT_FILE_NAME_PARSED_FLAGS NamesParsed;
+	FLT_FILE_NAME_OPTIONS Format;
+	UNICODE_STRING Name;
+	UNICODE_STRING Volume; /* \Device\<volume>; empty for short names */
+	UNICODE_STRING Share; /* always empty: no network redirectors */
+	UNICODE_STRING Extension; /* "txt", after FltParseFileNameInformation */
+	UNICODE_STRING Stream; /* always empty (no alternate data streams) */
+	UNICODE_STRING FinalComponent; /* "a.txt"; empty for the root */
+	UNICODE_STRING ParentDir; /* "\dir\", with the trailing backslash */
+} FLT_FILE_NAME_INFORMATION, *PFLT_FILE_NAME_INFORMATION;
+
+/*
+ * The name of Data's target.  In pre-create (and whenever the file object is
+ * not open on a file yet) the name is the one being opened,
+ * FileObject->FileName, and the cache is not used.  Otherwise NORMALIZED
+ * names come from the cache or the file system per the query method
+ * (CACHE_ONLY: STATUS_FLT_NAME_CACHE_MISS on a miss); OPENED names are the
+ * file's current name and are never cached; SHORT is invalid in pre-create
+ * (STATUS_INVALID_PARAMETER).  A format and a query method are required.
+ */
+NTSYSAPI NTSTATUS FLTAPI FltGetFileNameInformation(
+	PFLT_CALLBACK_DATA CallbackData, FLT_FILE_NAME_OPTIONS NameOptions,
+	PFLT_FILE_NAME_INFORMATION *FileNameInformation);
+/* The same for a file object outside an operation; Instance may be NULL
+ * once the file object's stream is known to the filter manager. */
+NTSYSAPI NTSTATUS FLTAPI FltGetFileNameInformationUnsafe(
+	PFILE_OBJECT FileObject, PFLT_INSTANCE Instance,
+	FLT_FILE_NAME_OPTIONS NameOptions,
+	PFLT_FILE_NAME_INFORMATION *FileNameInformation);
+/* Fills FinalComponent, Extension, Stream, ParentDir and NamesParsed. */
+NTSYSAPI NTSTATUS FLTAPI FltParseFileNameInformation(
+	PFLT_FILE_NAME_INFORMATION FileNameInformation);
+/* The final component, extension and stream of any name string. */
+NTSYSAPI NTSTATUS FLTAPI FltParseFileName(PCUNICODE_STRING FileName,
+					  PUNICODE_STRING Extension,
+					  PUNICODE_STRING Stream,
+					  PUNICODE_STRING FinalComponent);
+NTSYSAPI VOID FLTAPI FltReferenceFileNameInformation(
+	PFLT_FILE_NAME_INFORMATION FileNameInformation);
+NTSYSAPI VOID FLTAPI FltReleaseFileNameInformation(
+	PFLT_FILE_NAME_INFORMATION FileNameInformation);
+/*
+ * The full name a rename or link target stands for.  FileName is what
+ * FILE_RENAME_INFORMATION / FILE_LINK_INFORMATION hold: \Device\<volume>\...
+ * (what the I/O manager passes), a volume-relative \dir\name, or a bare
+ * name (the source's directory).  A target on another volume is
+ * STATUS_NOT_SAME_DEVICE; RootDirectory must be NULL (no handles on
+ * Linux).  Never cached.
+ */
+NTSYSAPI NTSTATUS FLTAPI FltGetDestinationFileNameInformation(
+	PFLT_INSTANCE Instance, PFILE_OBJECT FileObject, HANDLE RootDirectory,
+	PWSTR FileName, ULONG FileNameLength, FLT_FILE_NAME_OPTIONS NameOptions,
+	PFLT_FILE_NAME_INFORMATION *RetFileNameInformation);
+/* STATUS_SUCCESS with *RetTunneledFileNameInformation NULL: Linux file
+ * systems keep no tunnel cache, so a name is never tunneled. */
+NTSYSAPI NTSTATUS FLTAPI FltGetTunneledName(
+	PFLT_CALLBACK_DATA CallbackData,
+	PFLT_FILE_NAME_INFORMATION FileNameInformation,
+	PFLT_FILE_NAME_INFORMATION *RetTunneledFileNameInformation);
+/* Drops the cached name of FileObject's stream, or (NULL) every cached name
+ * on Instance's volume. */
+NTSYSAPI NTSTATUS FLTAPI FltPurgeFileNameInformationCache(
+	PFLT_INSTANCE Instance, PFILE_OBJECT FileObject);
+/* Altitude: the volume's name cache hits and misses so far (either
+ * pointer may be NULL). */
+NTSYSAPI NTSTATUS FLTAPI FltGetFileNameCacheStatisticsLx(PFLT_VOLUME Volume,
+							 PULONGLONG Hits,
+							 PULONGLONG Misses);
+
+/* ==== End of file names =================================================== */
+
 /* ==== Communication ports (docs/ports.md) ================================== */
 /*
  * A filter creates a named server port; user programs connect with

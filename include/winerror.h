@@ -40,6 +40,7 @@
 #define ERROR_SERVICE_EXISTS                     1073L
 #define ERROR_SERVICE_DEPENDENCY_FAIL            1068L
 #define ERROR_CONNECTION_REFUSED                 1225L
+#define ERROR_CONNECTION_COUNT_LIMIT             1238L
 #define ERROR_NOT_FOUND                          1168L
 #define ERROR_PRIVILEGE_NOT_HELD                 1314L
 #define ERROR_TIMEOUT                            1460L

@@ -172,7 +172,8 @@ static void mc_filters_print(struct mc_filter_rows *rows)
 	char line[3 * 4096];
 	size_t i;
 
-	qsort(rows->v, rows->n, sizeof(*rows->v), mc_by_altitude);
+	if (rows->n)
+		qsort(rows->v, rows->n, sizeof(*rows->v), mc_by_altitude);
 	for (i = 0; i < rows->n; i++) {
 		const struct mc_filter_row *r = &rows->v[i];
 		int ip = mc_int_part(r->altitude);

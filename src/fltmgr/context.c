@@ -35,8 +35,11 @@ struct fm_context {
 	const FLT_CONTEXT_REGISTRATION *reg;
 	struct fm_instance *owner; /* who set it (NULL for volume contexts) */
 	struct fm_ctx_list *list; /* where it is linked, NULL if not */
+	struct fm_volume *vol; /* whose ctx_lock guards list; set when linked */
 	struct fm_context *next; /* on list */
-	struct fm_context *owned_next; /* on owner->owned */
+	/* On owner->owned, doubly linked: an instance may own thousands of
+	 * contexts and each one leaves the list on its own. */
+	struct fm_context *owned_next, **owned_pprev;
 	size_t size;
 	alignas(16) unsigned char payload[];
 };
@@ -161,16 +164,22 @@ VOID FLTAPI FltReleaseContext(PFLT_CONTEXT Context)
 
 static void fm_owned_remove(struct fm_context *c)
 {
-	struct fm_context **pp;
-
-	if (!c->owner)
+	if (!c->owned_pprev)
 		return;
-	for (pp = &c->owner->owned; *pp; pp = &(*pp)->owned_next)
-		if (*pp == c) {
-			*pp = c->owned_next;
-			break;
-		}
+	*c->owned_pprev = c->owned_next;
+	if (c->owned_next)
+		c->owned_next->owned_pprev = c->owned_pprev;
 	c->owned_next = NULL;
+	c->owned_pprev = NULL;
+}
+
+static void fm_owned_add(struct fm_instance *inst, struct fm_context *c)
+{
+	c->owned_next = inst->owned;
+	if (inst->owned)
+		inst->owned->owned_pprev = &c->owned_next;
+	inst->owned = c;
+	c->owned_pprev = &inst->owned;
 }
 
 /* Takes c off its object and owner; its link reference is the caller's. */
@@ -255,7 +264,8 @@ static NTSTATUS fm_set(struct fm_volume *vol, struct fm_instance *inst,
 			     : STATUS_INSUFFICIENT_RESOURCES;
 		goto out;
 	}
-	if (list->gone || (inst && inst->detaching)) {
+	if (list->gone || (inst && inst->detaching) ||
+	    f->state == FM_FILTER_UNREGISTERING) {
 		st = STATUS_FLT_DELETING_OBJECT;
 		goto out;
 	}
@@ -281,13 +291,12 @@ static NTSTATUS fm_set(struct fm_volume *vol, struct fm_instance *inst,
 	}
 	atomic_fetch_add(&c->refs, 1);
 	c->list = list;
+	c->vol = vol;
 	c->next = list->head;
 	list->head = c;
 	c->owner = inst;
-	if (inst) {
-		c->owned_next = inst->owned;
-		inst->owned = c;
-	}
+	if (inst)
+		fm_owned_add(inst, c);
 out:
 	pthread_mutex_unlock(&vol->ctx_lock);
 	if (drop)
@@ -337,7 +346,8 @@ static NTSTATUS fm_delete(struct fm_volume *vol, struct fm_instance *inst,
 	if (type == FLT_STREAMHANDLE_CONTEXT)
 		list = fo ? fo->FileObjectExtension : NULL;
 	else if ((type == FLT_STREAM_CONTEXT || type == FLT_FILE_CONTEXT) &&
-		 (!fo || !fo->FsContext))
+		 (!fo || !fo->FsContext ||
+		  !atomic_load(&((struct fm_fcb_header *)fo->FsContext)->stream)))
 		list = NULL;
 	else
 		list = fm_list(vol, inst, fo, type);
@@ -355,36 +365,37 @@ static NTSTATUS fm_delete(struct fm_volume *vol, struct fm_instance *inst,
 	return STATUS_SUCCESS;
 }
 
+/*
+ * The context may be unlinked concurrently (its object, instance or volume
+ * going away), after which its owner and even its volume may be freed: the
+ * volume it was linked on is used only while the volume list shows it
+ * alive and referenced, and the link is checked again under its lock.
+ */
 VOID FLTAPI FltDeleteContext(PFLT_CONTEXT Context)
 {
 	struct fm_context *c = fm_ctx(Context);
-	struct fm_volume *vol = NULL;
+	struct fm_volume **vols, *vol;
 	bool unlinked = false;
+	size_t n, i;
 
-	if (!c)
+	if (!c || !c->list)
 		return;
-	/* The owner (or, for volume contexts, the list) names the volume. */
-	if (c->owner)
-		vol = c->owner->volume;
-	else if (c->list) {
-		struct fm_volume **vols;
-		size_t n = fm_volumes_snapshot(&vols), i;
-
-		for (i = 0; i < n; i++) {
-			if (&vols[i]->volume_ctx == c->list)
-				vol = vols[i];
-			fm_object_put(&vols[i]->obj);
+	vol = c->vol;
+	n = fm_volumes_snapshot(&vols);
+	for (i = 0; i < n; i++)
+		if (vols[i] == vol)
+			break;
+	if (i < n) {
+		pthread_mutex_lock(&vol->ctx_lock);
+		if (c->list) {
+			fm_unlink(c);
+			unlinked = true;
 		}
-		free(vols);
+		pthread_mutex_unlock(&vol->ctx_lock);
 	}
-	if (!vol)
-		return;
-	pthread_mutex_lock(&vol->ctx_lock);
-	if (c->list) {
-		fm_unlink(c);
-		unlinked = true;
-	}
-	pthread_mutex_unlock(&vol->ctx_lock);
+	for (i = 0; i < n; i++)
+		fm_object_put(&vols[i]->obj);
+	free(vols);
 	if (unlinked)
 		fm_ctx_put(c);
 }
@@ -529,12 +540,17 @@ VOID FLTAPI FltGetContexts(PCFLT_RELATED_OBJECTS FltObjects,
 
 VOID FLTAPI FltReleaseContexts(PFLT_RELATED_CONTEXTS Contexts)
 {
-	PFLT_CONTEXT *all[] = { &Contexts->VolumeContext, &Contexts->InstanceContext,
-				&Contexts->FileContext, &Contexts->StreamContext,
-				&Contexts->StreamHandleContext,
-				&Contexts->TransactionContext };
+	PFLT_CONTEXT *all[6];
 	unsigned k;
 
+	if (!Contexts)
+		return;
+	all[0] = &Contexts->VolumeContext;
+	all[1] = &Contexts->InstanceContext;
+	all[2] = &Contexts->FileContext;
+	all[3] = &Contexts->StreamContext;
+	all[4] = &Contexts->StreamHandleContext;
+	all[5] = &Contexts->TransactionContext;
 	for (k = 0; k < RTL_NUMBER_OF(all); k++)
 		if (*all[k]) {
 			FltReleaseContext(*all[k]);
@@ -651,6 +667,7 @@ void fm_volume_contexts_gone(struct fm_volume *vol)
 	a = fm_take_all(&vol->volume_ctx);
 	pthread_mutex_unlock(&vol->ctx_lock);
 	fm_put_chain(a);
+	fm_names_volume_gone(vol);
 }
 
 /* Volume contexts of a filter that unregisters. */

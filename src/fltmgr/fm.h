@@ -178,6 +178,8 @@ struct fm_volume {
 	/* Bumped by every rename, link and delete: cached names older than
 	 * this are stale (a directory rename changes names below it). */
 	_Atomic uint64_t name_gen;
+	/* Renames in progress: while any is, the name cache answers nothing. */
+	_Atomic long name_busy;
 	_Atomic uint64_t name_hits, name_misses;
 };
 
@@ -329,10 +331,27 @@ void fm_filter_volume_contexts_gone(struct fm_filter *filter);
 /* A rename, link or delete happened on vol: cached names may be stale. */
 static inline void fm_names_changed(struct fm_volume *vol)
 {
-	atomic_fetch_add_explicit(&vol->name_gen, 1, memory_order_release);
+	atomic_fetch_add(&vol->name_gen, 1);
+}
+/*
+ * A change of the names the volume's file_name hook reports (a rename) is
+ * about to begin / has ended, the hook showing the new names: between the
+ * two the cache neither answers nor is trusted (names.c).  Every begin is
+ * followed by one end, whether the change succeeded or not.
+ */
+static inline void fm_names_change_begin(struct fm_volume *vol)
+{
+	atomic_fetch_add(&vol->name_busy, 1);
+}
+static inline void fm_names_change_end(struct fm_volume *vol)
+{
+	atomic_fetch_add(&vol->name_gen, 1);
+	atomic_fetch_sub(&vol->name_busy, 1);
 }
 /* Drops the cached name of a stream (under vol->ctx_lock). */
 void fm_names_stream_gone(struct fm_stream *stream);
+/* The volume goes away: logs its name cache hit rate. */
+void fm_names_volume_gone(struct fm_volume *vol);
 
 /* ---- loader glue (loader/loader.c) ---- */
 struct fm_filter *fm_filter_alloc(const char *name, const char *altitude);

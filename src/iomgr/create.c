@@ -214,6 +214,7 @@ void io_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	fi->fh = (uint64_t)(uintptr_t)f;
 	fi->direct_io = f->direct;
 	fi->keep_cache = !f->direct;
+	io_file_opened(v, f);
 	if (fuse_reply_open(req, fi) == -ENOENT)
 		io_close_file(v, req, f);
 }
@@ -290,6 +291,7 @@ void io_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	fi->fh = (uint64_t)(uintptr_t)f;
 	fi->direct_io = f->direct;
 	fi->keep_cache = !f->direct;
+	io_file_opened(v, f);
 	if (fuse_reply_create(req, &e, fi) == -ENOENT)
 		io_close_file(v, req, f);
 }
@@ -455,6 +457,7 @@ void io_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	f->fo.Flags |= FO_FILE_OPEN | FO_HANDLE_CREATED;
 	fi->fh = (uint64_t)(uintptr_t)f;
+	io_file_opened(v, f);
 	if (fuse_reply_open(req, fi) == -ENOENT)
 		io_close_file(v, req, f);
 }

@@ -806,13 +806,14 @@ static int fio_set(struct io_volume *v, PFILE_OBJECT fo, PVOID buf, ULONG len,
 			    ? !(r->Flags & FILE_RENAME_REPLACE_IF_EXISTS)
 			    : !r->ReplaceIfExists)
 			flags |= RENAME_NOREPLACE;
+		/* Bracketed so no cached name is served mid-rename (names.c). */
+		fm_names_change_begin(v->fm);
 		err = renameat2(in->parent->fd, in->name, np->fd, final, flags) < 0
 			      ? -errno
 			      : 0;
-		if (!err) {
+		if (!err)
 			fsb_renamed(&v->fs, np, final);
-			fm_names_changed(v->fm);
-		}
+		fm_names_change_end(v->fm);
 		if (np != &v->fs.root)
 			fsb_forget(&v->fs, np, 1);
 		return err;

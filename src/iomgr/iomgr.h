@@ -35,6 +35,10 @@ struct io_volume {
 	bool thread_started;
 	unsigned conn_id; /* /sys/fs/fuse/connections/<id> */
 	int loop_status;
+	/* Files the kernel has open; those left when the session ends (the
+	 * connection aborted under open files) are closed at unmount. */
+	pthread_mutex_t files_lock;
+	struct io_file *files;
 };
 
 /* An open file: a Linux open file description and its FILE_OBJECT. */
@@ -54,6 +58,8 @@ struct io_file {
 	off_t dir_offset; /* where dir stands, in telldir cookies */
 	WCHAR *name_buf;
 	bool direct; /* every read reaches the stack (FOPEN_DIRECT_IO) */
+	struct io_file *open_prev, *open_next; /* on v->files while open */
+	bool on_list;
 	bool kill_privs; /* set-id bits to drop at the next unprivileged write */
 };
 
@@ -110,6 +116,9 @@ struct io_file *io_file_new(struct fsb_inode *inode);
 void io_file_name(struct io_op *op, struct io_file *f, struct fsb_inode *inode,
 		  const char *child);
 void io_file_free(struct io_file *f);
+/* The kernel opened f / released it: keeps v->files current. */
+void io_file_opened(struct io_volume *v, struct io_file *f);
+void io_file_released(struct io_volume *v, struct io_file *f);
 /* Drops a reference; frees the file when it was the last. */
 void io_file_put(struct io_file *f);
 /* The io_file of a file object the I/O manager created, or NULL. */

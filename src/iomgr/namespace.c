@@ -201,14 +201,19 @@ void io_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 				target = tname;
 			}
 		}
-		if (!err && renameat2(pin->fd, name, dirfd, target, flags) < 0)
-			err = -errno;
-		if (!err)
-			fm_names_changed(v->fm);
-		if (!err && dirfd == npin->fd) {
-			fsb_renamed(&v->fs, npin, newname);
-			if (flags & RENAME_EXCHANGE)
-				fsb_renamed(&v->fs, pin, name);
+		if (!err) {
+			/* From before the file system changes until the inode
+			 * table shows the new names, no cached name is served
+			 * (names.c): none can be stale once the rename returns. */
+			fm_names_change_begin(v->fm);
+			if (renameat2(pin->fd, name, dirfd, target, flags) < 0)
+				err = -errno;
+			if (!err && dirfd == npin->fd) {
+				fsb_renamed(&v->fs, npin, newname);
+				if (flags & RENAME_EXCHANGE)
+					fsb_renamed(&v->fs, pin, name);
+			}
+			fm_names_change_end(v->fm);
 		}
 		if (dirfd != npin->fd)
 			close(dirfd);

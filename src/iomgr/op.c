@@ -176,13 +176,40 @@ VOID NTAPI ObReferenceObject(PVOID Object)
 		atomic_fetch_add(&f->refs, 1);
 }
 
+void io_file_opened(struct io_volume *v, struct io_file *f)
+{
+	pthread_mutex_lock(&v->files_lock);
+	f->open_prev = NULL;
+	f->open_next = v->files;
+	if (v->files)
+		v->files->open_prev = f;
+	v->files = f;
+	f->on_list = true;
+	pthread_mutex_unlock(&v->files_lock);
+}
+
+void io_file_released(struct io_volume *v, struct io_file *f)
+{
+	pthread_mutex_lock(&v->files_lock);
+	if (f->on_list) {
+		if (f->open_prev)
+			f->open_prev->open_next = f->open_next;
+		else
+			v->files = f->open_next;
+		if (f->open_next)
+			f->open_next->open_prev = f->open_prev;
+		f->on_list = false;
+	}
+	pthread_mutex_unlock(&v->files_lock);
+}
+
 /* CLEANUP (the last handle is gone) then CLOSE (nothing can use it again);
  * the descriptor is closed at CLOSE whatever the filters say. */
 void io_close_file(struct io_volume *v, fuse_req_t req, struct io_file *f)
 {
 	struct io_op op;
 
-	(void)v;
+	io_file_released(v, f);
 	io_begin(&op, req, IRP_MJ_CLEANUP, 0, f->inode, NULL, f);
 	if (io_pre(&op))
 		io_done(&op, 0, 0);

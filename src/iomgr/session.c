@@ -183,6 +183,7 @@ int io_volume_create(const char *dir, const char *name, struct io_volume **out)
 	io_fs_name(v->root_fd, v->fm->fs_name, sizeof(v->fm->fs_name));
 	v->fs.inode_gone = io_inode_gone;
 	v->fs.inode_gone_arg = v;
+	pthread_mutex_init(&v->files_lock, NULL);
 	*out = v;
 	return 0;
 
@@ -270,14 +271,39 @@ static void io_volume_stop(struct io_volume *v)
 	rtl_log(LOG_INFO, "volume %s unmounted from %s", v->name, v->mountpoint);
 }
 
+/* Files still open when the session ended: no release will come. */
+static void io_close_leftovers(struct io_volume *v)
+{
+	for (;;) {
+		struct io_file *f;
+
+		pthread_mutex_lock(&v->files_lock);
+		f = v->files;
+		pthread_mutex_unlock(&v->files_lock);
+		if (!f)
+			return;
+		io_file_released(v, f);
+		if (f->dir)
+			closedir(f->dir);
+		else if (f->fd >= 0)
+			close(f->fd);
+		f->fd = -1;
+		f->dir = NULL;
+		fm_file_object_gone(v->fm, &f->fo);
+		io_file_put(f);
+	}
+}
+
 void io_volume_unmount(struct io_volume *v)
 {
 	io_volume_stop(v);
+	io_close_leftovers(v);
 	/* Streams go before the instances that set contexts on them. */
 	fsb_foreach(&v->fs, io_inode_gone, v);
 	fm_volume_destroy(v->fm);
 	fsb_destroy(&v->fs);
 	close(v->root_fd);
+	pthread_mutex_destroy(&v->files_lock);
 	free(v->mountpoint);
 	free(v->name);
 	free(v);

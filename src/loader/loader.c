@@ -262,6 +262,8 @@ NTSTATUS loader_load_defs(const char *name, const char *image,
 	if (!NT_SUCCESS(status)) {
 		rtl_log(LOG_ERR, "filter %s: DriverEntry failed: %s (0x%08X)",
 			name, rtl_status_name(status), (unsigned)status);
+		/* Ports it created before failing must not outlive its code. */
+		ports_filter_unloading(img->filter);
 		/* A well-behaved filter unregisters before failing; clean up
 		 * after one that did not. */
 		if (img->filter->reg.Size &&

@@ -21,6 +21,7 @@
 #include "rtl/rtl.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -251,7 +252,20 @@ static void pt_send_error(struct pt_client *c, uint64_t id, NTSTATUS st)
 	pt_send(c->req_fd, &h, NULL, 0);
 }
 
-/* One datagram into buf; its real size (MSG_TRUNC), 0 at end of file. */
+bool pt_at_eof(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLRDHUP };
+	int r = poll(&p, 1, 0);
+
+	/* Nothing pending and no hang-up: the 0 was an empty datagram. */
+	return r < 0 ||
+	       (r == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)));
+}
+
+/*
+ * One datagram into buf; its real size (MSG_TRUNC), 0 at end of file.  An
+ * empty datagram, which recv also reports as 0, comes back as -2.
+ */
 static ssize_t pt_recv(int fd, void *buf, size_t cap)
 {
 	ssize_t n;
@@ -259,6 +273,8 @@ static ssize_t pt_recv(int fd, void *buf, size_t cap)
 	do
 		n = recv(fd, buf, cap, MSG_TRUNC);
 	while (n < 0 && errno == EINTR);
+	if (n == 0 && !pt_at_eof(fd))
+		return -2;
 	return n;
 }
 
@@ -487,7 +503,9 @@ static void pt_serve(struct pt_client *c)
 		struct pt_hdr h;
 		NTSTATUS st;
 
-		if (n <= 0)
+		if (n == -2)
+			n = 0; /* an empty datagram: malformed, below */
+		else if (n <= 0)
 			return;
 		st = pt_request_check(c->in_buf, (size_t)n, PT_MAX_FRAME, &h);
 		if (!NT_SUCCESS(st)) {
@@ -510,8 +528,61 @@ static void pt_set_timeout(int fd, time_t secs)
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 }
 
-/* Reads and answers CONNECT; the connected client, or NULL when the
- * program was turned away (it has its answer then). */
+/*
+ * Reads and checks CONNECT and who sent it.  false if the connection
+ * closed without a word; otherwise *st says whether to go on.
+ */
+static bool pt_read_connect(int fd, uint8_t *buf, char *name,
+			    const void **ctx, uint32_t *ctx_len,
+			    struct pt_peer *peer, NTSTATUS *st)
+{
+	struct pt_hdr h;
+	ssize_t n;
+
+	pt_set_timeout(fd, PT_HANDSHAKE_SECS);
+	n = pt_recv(fd, buf, PT_MAX_FRAME);
+	if (n == -2)
+		n = 0; /* an empty datagram: malformed, below */
+	else if (n <= 0)
+		return false;
+	*st = pt_hdr_check(buf, (size_t)n, PT_MAX_FRAME, &h);
+	if (NT_SUCCESS(*st) && h.op != PT_OP_CONNECT)
+		*st = STATUS_INVALID_PARAMETER;
+	if (NT_SUCCESS(*st))
+		*st = pt_connect_decode(buf + sizeof(h), (size_t)n - sizeof(h),
+					name, ctx, ctx_len);
+	if (NT_SUCCESS(*st) && !pt_peer_get(fd, peer))
+		*st = STATUS_ACCESS_DENIED;
+	return true;
+}
+
+/*
+ * ConnectNotify said no: the filter must not keep the pointer and gets no
+ * DisconnectNotify.  The slot is free before the program hears about it,
+ * so it may try again at once.  c->lock is held on entry.
+ */
+static void pt_refused(struct pt_client *c, int fd, NTSTATUS st,
+		       const int ends[2])
+{
+	struct pt_port *port = c->port;
+
+	c->req_fd = -1; /* fd stays open for the answer; the caller closes it */
+	pthread_mutex_unlock(&c->lock);
+	rtl_log(LOG_DEBUG, "ports: %s: ConnectNotify refused pid %ld: %s",
+		port->name, (long)c->pid, rtl_status_name(st));
+	pt_client_kill(c);
+	pthread_mutex_lock(&c->lock);
+	c->filter_ref = false;
+	c->users--;
+	pt_client_settle(c);
+	pt_leave(port, true);
+	pt_connect_reply(fd, st, NULL);
+	close(ends[0]);
+	close(ends[1]);
+}
+
+/* The handshake: the connected client, or NULL when the program was turned
+ * away (it has its answer then). */
 static struct pt_client *pt_handshake(int fd, uint8_t *buf)
 {
 	char name[PT_MAX_NAME + 1] = "?";
@@ -520,24 +591,11 @@ static struct pt_client *pt_handshake(int fd, uint8_t *buf)
 	struct pt_port *port = NULL;
 	struct pt_client *c;
 	struct pt_peer peer;
-	struct pt_hdr h;
-	bool accepted;
 	int ends[2];
-	ssize_t n;
 	NTSTATUS st;
 
-	pt_set_timeout(fd, PT_HANDSHAKE_SECS);
-	n = pt_recv(fd, buf, PT_MAX_FRAME);
-	if (n <= 0)
+	if (!pt_read_connect(fd, buf, name, &ctx, &ctx_len, &peer, &st))
 		return NULL;
-	st = pt_hdr_check(buf, (size_t)n, PT_MAX_FRAME, &h);
-	if (NT_SUCCESS(st) && h.op != PT_OP_CONNECT)
-		st = STATUS_INVALID_PARAMETER;
-	if (NT_SUCCESS(st))
-		st = pt_connect_decode(buf + sizeof(h), (size_t)n - sizeof(h),
-				       name, &ctx, &ctx_len);
-	if (NT_SUCCESS(st) && !pt_peer_get(fd, &peer))
-		st = STATUS_ACCESS_DENIED;
 	if (NT_SUCCESS(st))
 		st = pt_admit(name, &peer, &port);
 	if (!NT_SUCCESS(st)) {
@@ -554,31 +612,15 @@ static struct pt_client *pt_handshake(int fd, uint8_t *buf)
 	}
 	st = port->connect_cb((PFLT_PORT)c, port->cookie, (PVOID)ctx, ctx_len,
 			      &c->cookie);
-	accepted = NT_SUCCESS(st);
 	pthread_mutex_lock(&c->lock);
-	/* The filter started unloading meanwhile: it has accepted, so it
-	 * gets its DisconnectNotify, but the program is told no. */
-	if (accepted && c->dead)
-		st = STATUS_PORT_DISCONNECTED;
-	if (!accepted) {
-		/* Refused: the filter must not keep the pointer, and gets no
-		 * DisconnectNotify.  The slot is free before the program hears
-		 * about it, so it may try again at once. */
-		c->req_fd = -1; /* the caller closes it */
-		pthread_mutex_unlock(&c->lock);
-		rtl_log(LOG_DEBUG, "ports: %s: ConnectNotify refused pid %ld: %s",
-			port->name, (long)peer.pid, rtl_status_name(st));
-		pt_client_kill(c);
-		pthread_mutex_lock(&c->lock);
-		c->filter_ref = false;
-		c->users--;
-		pt_client_settle(c);
-		pt_leave(port, true);
-		pt_connect_reply(fd, st, NULL);
-		close(ends[0]);
-		close(ends[1]);
+	if (!NT_SUCCESS(st)) {
+		pt_refused(c, fd, st, ends);
 		return NULL;
 	}
+	/* The filter started unloading meanwhile: it has accepted, so it
+	 * gets its DisconnectNotify, but the program is told no. */
+	if (c->dead)
+		st = STATUS_PORT_DISCONNECTED;
 	pthread_mutex_unlock(&c->lock);
 	if (!pt_connect_reply(fd, st, NT_SUCCESS(st) ? ends : NULL))
 		pt_client_kill(c);

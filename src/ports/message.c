@@ -209,6 +209,8 @@ static void pt_read_replies(struct pt_client *c, struct pt_waiter *self,
 				return;
 			continue;
 		}
+		if (n == 0 && !pt_at_eof(c->rep_fd))
+			continue; /* an empty datagram: not a reply */
 		if (n <= 0) {
 			pt_client_kill(c);
 			return;

@@ -163,6 +163,8 @@ void *pt_connection_main(void *arg);
  */
 struct pt_client *pt_client_use(struct pt_client *c);
 void pt_client_unuse(struct pt_client *c);
+/* recv returned 0 on fd: true at end of file, false for an empty datagram. */
+bool pt_at_eof(int fd);
 /* Marks the client dead, fails its waiters, shuts its channels down. */
 void pt_client_kill(struct pt_client *c);
 /* The filter's reference: dropped by FltCloseClientPort or at unload. */

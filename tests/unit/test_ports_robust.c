@@ -215,6 +215,11 @@ static void test_bad_requests(void **state)
 	a = raw_read(r.req, 5000, NULL);
 	assert_int_equal(a.op, PT_OP_ERROR);
 	assert_int_equal(a.status, STATUS_INVALID_PARAMETER);
+	/* An empty datagram is not the end of the connection. */
+	assert_int_equal(send(r.req, "", 0, MSG_NOSIGNAL), 0);
+	a = raw_read(r.req, 5000, NULL);
+	assert_int_equal(a.op, PT_OP_ERROR);
+	assert_int_equal(a.status, STATUS_INVALID_PARAMETER);
 	/* An unknown op, with its id echoed. */
 	len = frame(f, 77, NULL, 0);
 	h->id = 4242;
@@ -331,53 +336,92 @@ static void test_bad_replies(void **state)
 	assert_true(ph_wait_count(&ph.disconnects, 1));
 }
 
+static void *filter_waits(void *arg)
+{
+	struct waiter_arg *w = arg;
+
+	w->len = sizeof(w->reply);
+	w->st = ph_send(0, "flood", 5, w->reply, &w->len, -200000000LL, false);
+	return NULL;
+}
+
+/* A random datagram in f; half of them with a valid-looking header. */
+static size_t random_frame(uint8_t *f, size_t cap, unsigned *seed, bool hdr)
+{
+	size_t len = (size_t)rand_r(seed) % cap, j;
+
+	for (j = 0; j < len; j++)
+		f[j] = (uint8_t)rand_r(seed);
+	if (hdr && len >= sizeof(struct pt_hdr)) {
+		struct pt_hdr h;
+
+		pt_hdr_init(&h, (uint16_t)(rand_r(seed) % 10), len - sizeof(h));
+		h.flags = (uint32_t)rand_r(seed);
+		h.id = (uint64_t)rand_r(seed) % 8;
+		memcpy(f, &h, sizeof(h));
+		/* Not a command the test filter would act on (sleep, ask
+		 * back, close). */
+		if (len > sizeof(h))
+			f[sizeof(h)] = '?';
+	}
+	return len;
+}
+
 static void test_random_flood(void **state)
 {
 	uint8_t f[512];
+	struct pt_hdr *h = (struct pt_hdr *)f, msg, a;
+	struct waiter_arg w;
 	struct raw r;
 	unsigned seed = 12345;
+	pthread_t t;
 	HANDLE ok;
 	char out[8];
 	DWORD got;
-	int i, j;
+	size_t len;
+	int i;
 
 	(void)state;
 	assert_int_equal(ph_create_port(8, NULL, true), STATUS_SUCCESS);
 	raw_open(&r);
-	for (i = 0; i < 2000; i++) {
-		size_t len = rand_r(&seed) % sizeof(f);
-
-		for (j = 0; j < (int)len; j++)
-			f[j] = (uint8_t)rand_r(&seed);
-		/* Half of them with a valid-looking header. */
-		if (len >= sizeof(struct pt_hdr) && (i & 1)) {
-			struct pt_hdr h;
-
-			pt_hdr_init(&h, (uint16_t)(rand_r(&seed) % 10),
-				    len - sizeof(h));
-			h.flags = (uint32_t)rand_r(&seed);
-			memcpy(f, &h, sizeof(h));
-			/* Not a command the test filter would act on (sleep,
-			 * ask back, close). */
-			if (len > sizeof(h))
-				f[sizeof(h)] = '?';
-		}
-		send(i % 3 ? r.rep : r.req, f, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-		/* Drain what the daemon answers so it never blocks on us. */
-		while (recv(r.req, f, sizeof(f), MSG_DONTWAIT) > 0)
-			;
+	/* A filter thread waits for a reply, so the daemon reads rep. */
+	t = ph_thread(filter_waits, &w);
+	assert_true(recv(r.msg, f, sizeof(f), 0) >= (ssize_t)sizeof(msg));
+	memcpy(&msg, f, sizeof(msg));
+	for (i = 0; i < 3000; i++) {
+		len = random_frame(f, sizeof(f), &seed, i & 1);
+		/* Never the real id: the waiter must survive all of it. */
+		if (len >= sizeof(*h) && h->id == msg.id)
+			h->id++;
+		send(r.rep, f, len, MSG_NOSIGNAL);
 		while (recv(r.rep, f, sizeof(f), MSG_DONTWAIT) > 0)
 			;
 	}
-	/* Give the reader of rep something to do: a message with a reply. */
-	{
-		char reply[4];
-		ULONG len = sizeof(reply);
-
-		ph_send(0, "x", 1, reply, &len, -1000000LL, false);
+	/* Requests: fewer than the daemon's limit of malformed ones. */
+	for (i = 0; i < 40; i++) {
+		len = random_frame(f, sizeof(f), &seed, i & 1);
+		send(r.req, f, len, MSG_NOSIGNAL);
+		a = raw_read(r.req, 5000, NULL);
+		assert_true(a.op == PT_OP_ERROR || a.op == PT_OP_SEND_DONE);
 	}
+	/* Both channels still work: a request, and the real reply. */
+	len = frame(f, PT_OP_SEND, "Eok", 3);
+	h->id = 77;
+	h->arg = 8;
+	raw_send(r.req, f, len);
+	a = raw_read(r.req, 5000, NULL);
+	assert_int_equal(a.op, PT_OP_SEND_DONE);
+	assert_int_equal(a.id, 77);
+	assert_int_equal(a.arg, 3);
+	len = frame(f, PT_OP_REPLY, "fine", 4);
+	h->id = msg.id;
+	raw_send(r.rep, f, len);
+	pthread_join(t, NULL);
+	assert_int_equal(w.st, STATUS_SUCCESS);
+	assert_int_equal(w.len, 4);
+	assert_memory_equal(w.reply, "fine", 4);
 	raw_close(&r);
-	/* The daemon is still up and serving. */
+	/* And a well-behaved program is served as usual. */
 	assert_int_equal(ph_connect(&ok), S_OK);
 	assert_int_equal(FilterSendMessage(ok, "Eok", 3, out, sizeof(out), &got),
 			 S_OK);

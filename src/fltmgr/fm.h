@@ -116,7 +116,9 @@ struct fm_stack {
 	/* Instances that registered each major function, highest first. */
 	unsigned char n_major[FM_MAJOR_COUNT];
 	unsigned char by_major[FM_MAJOR_COUNT][FM_MAX_STACK];
-	/* Caching policy derived from the registrations (see iomgr/cache.c). */
+	/* Some instance registered some operation: names are worth building. */
+	bool any_ops;
+	/* Caching policy derived from the registrations (docs/irp-mapping.md). */
 	bool uncached_read;
 	bool uncached_query;
 };

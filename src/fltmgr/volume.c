@@ -34,14 +34,17 @@ static void fm_stack_index(struct fm_stack *s)
 	unsigned i, m;
 
 	memset(s->n_major, 0, sizeof(s->n_major));
+	s->any_ops = false;
 	s->uncached_read = false;
 	s->uncached_query = false;
 	for (i = 0; i < s->count; i++) {
 		const struct fm_op_reg *ops = s->inst[i]->filter->ops;
 
 		for (m = 0; m < FM_MAJOR_COUNT; m++)
-			if (ops[m].registered)
+			if (ops[m].registered) {
 				s->by_major[m][s->n_major[m]++] = (unsigned char)i;
+				s->any_ops = true;
+			}
 		if (ops[IRP_MJ_READ].registered &&
 		    !(ops[IRP_MJ_READ].flags &
 		      FLTFL_OPERATION_REGISTRATION_SKIP_CACHED_IO))

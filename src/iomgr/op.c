@@ -71,7 +71,7 @@ void io_begin(struct io_op *op, fuse_req_t req, UCHAR major, UCHAR minor,
 	}
 	fm_op_init(&op->fm, v->fm, major, minor, fo, &op->req);
 	op->wanted = op->fm.stack->n_major[op->fm.major_idx] > 0;
-	if (!file && op->fm.stack->count)
+	if (!file && op->fm.stack->any_ops)
 		io_name(v, inode, child, &fo->FileName, op->name, IO_NAME_MAX);
 }
 
@@ -130,7 +130,7 @@ void io_file_name(struct io_op *op, struct io_file *f, struct fsb_inode *inode,
 {
 	UNICODE_STRING us;
 
-	if (!op->fm.stack->count)
+	if (!op->fm.stack->any_ops)
 		return;
 	io_name(op->v, inode, child, &us, op->name, IO_NAME_MAX);
 	f->name_buf = malloc(us.Length + sizeof(WCHAR));

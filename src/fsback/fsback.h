@@ -32,6 +32,10 @@ struct fsb_inode {
 	char *name; /* last name it was reached by; NULL for the root */
 	struct fsb_inode *hnext;
 	void *stream; /* per-stream state of the filter manager */
+	/* Directory default ACL: 0 unknown, 1 none, 2 present.  Only the
+	 * daemon changes the directory underneath, and it resets this when
+	 * it sets or removes system.posix_acl_default. */
+	_Atomic int default_acl;
 };
 
 struct fsb_fs {
@@ -90,8 +94,9 @@ int fsb_mknod(struct fsb_fs *fs, struct fsb_inode *parent, const char *name,
 	      mode_t mode, dev_t rdev, const char *link_target,
 	      const struct fsb_owner *who);
 /* The caller's umask applies unless the parent has a default ACL. */
-mode_t fsb_apply_umask(const struct fsb_inode *parent, mode_t mode,
-		       mode_t umask);
+mode_t fsb_apply_umask(struct fsb_inode *parent, mode_t mode, mode_t umask);
+/* The directory's ACLs changed: forget what fsb_apply_umask learned. */
+void fsb_acl_changed(struct fsb_inode *dir);
 
 int fsb_chmod(struct fsb_fs *fs, const struct fsb_inode *in, int fd,
 	      mode_t mode);

@@ -12,6 +12,7 @@
 #include "fsback/fsback.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -43,15 +44,24 @@ int fsb_stat(const struct fsb_inode *in, struct stat *st)
 	return 0;
 }
 
-mode_t fsb_apply_umask(const struct fsb_inode *parent, mode_t mode,
-		       mode_t umask)
+mode_t fsb_apply_umask(struct fsb_inode *parent, mode_t mode, mode_t umask)
 {
 	char name[FSB_PROC_NAME_MAX];
+	int acl = atomic_load(&parent->default_acl);
 
-	fsb_proc_name(parent, name);
-	if (getxattr(name, "system.posix_acl_default", NULL, 0) > 0)
+	if (!acl) {
+		fsb_proc_name(parent, name);
+		acl = getxattr(name, "system.posix_acl_default", NULL, 0) > 0 ? 2 : 1;
+		atomic_store(&parent->default_acl, acl);
+	}
+	if (acl == 2)
 		return mode; /* the default ACL decides, umask is ignored */
 	return mode & ~umask;
+}
+
+void fsb_acl_changed(struct fsb_inode *dir)
+{
+	atomic_store(&dir->default_acl, 0);
 }
 
 /* Gives a just-created file to its creator. */

@@ -91,8 +91,10 @@ static void *io_loop(void *arg)
 		v->loop_status = -ENOMEM;
 		return NULL;
 	}
-	fuse_loop_cfg_set_max_threads(cfg, 16);
-	fuse_loop_cfg_set_idle_threads(cfg, 4);
+	/* Keep workers around between bursts: a new thread costs more than
+	 * an idle one, and takes its buffers with it when it goes. */
+	fuse_loop_cfg_set_max_threads(cfg, 64);
+	fuse_loop_cfg_set_idle_threads(cfg, 16);
 	v->loop_status = fuse_session_loop_mt(v->se, cfg);
 	fuse_loop_cfg_destroy(cfg);
 	return NULL;

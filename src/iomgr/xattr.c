@@ -237,6 +237,8 @@ static void io_set_ea(fuse_req_t req, fuse_ino_t ino, const char *name,
 			else
 				r = setxattr(proc, e->EaName, io_ea_value(e),
 					     e->EaValueLength, xf);
+			if (!strcmp(e->EaName, "system.posix_acl_default"))
+				fsb_acl_changed(in);
 			if (r < 0)
 				err = -errno;
 			if (!e->NextEntryOffset)

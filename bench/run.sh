@@ -251,9 +251,12 @@ while [[ $# -gt 0 ]]; do
 	shift
 done
 BUILD=$(readlink -f "$BUILD")
+# The source tree the build was configured from: its commit is what is measured.
+BUILD_SRC=$(jq -r .directories.source "$BUILD/meson-info/meson-info.json" 2>/dev/null) ||
+	BUILD_SRC=$REPO
 
 [[ $(id -u) -eq 0 ]] || die "must run as root (mounts, drop_caches)"
-for t in hyperfine cc pkg-config unshare findmnt timeout tar dd python3; do
+for t in hyperfine cc pkg-config unshare findmnt timeout tar dd python3 jq; do
 	command -v "$t" >/dev/null || die "$t not found"
 done
 FLTMGRD=$BUILD/src/daemon/fltmgrd
@@ -350,7 +353,7 @@ TAR_BYTES=$(stat -c %s "$TARBALL")
 	echo "fs=$(findmnt -n -o FSTYPE -T "$WORK") on $(findmnt -n -o SOURCE -T "$WORK") ($(findmnt -n -o TARGET -T "$WORK"))"
 	echo "libfuse=$(pkg-config --modversion fuse3)"
 	echo "hyperfine=$(hyperfine --version | awk '{print $2}')"
-	echo "commit=$(git -C "$REPO" describe --always --dirty 2>/dev/null || echo unknown)"
+	echo "commit=$(git -C "$BUILD_SRC" describe --always --dirty 2>/dev/null || echo unknown)"
 	echo "rounds=$ROUNDS"
 	echo "warmup=$WARMUP"
 	echo "runs=$RUNS"

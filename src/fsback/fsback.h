@@ -78,6 +78,9 @@ struct fsb_inode *fsb_find(struct fsb_fs *fs, dev_t dev, ino_t ino);
 void fsb_renamed(struct fsb_fs *fs, struct fsb_inode *newparent,
 		 const char *newname);
 
+/* The same when the new parent is known only by an open descriptor. */
+void fsb_renamed_at(struct fsb_fs *fs, int dirfd, const char *newname);
+
 /* "/dir/file" of in (plus "/child" when child is given); -ENAMETOOLONG. */
 ssize_t fsb_path(struct fsb_fs *fs, const struct fsb_inode *in,
 		 const char *child, char *buf, size_t cap);

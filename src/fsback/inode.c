@@ -272,6 +272,24 @@ void fsb_renamed(struct fsb_fs *fs, struct fsb_inode *newparent,
 		fsb_reap(fs);
 }
 
+void fsb_renamed_at(struct fsb_fs *fs, int dirfd, const char *newname)
+{
+	struct stat dst, cst;
+	struct fsb_inode *dir, *in;
+
+	if (fstat(dirfd, &dst) < 0 ||
+	    fstatat(dirfd, newname, &cst, AT_SYMLINK_NOFOLLOW) < 0)
+		return;
+	pthread_rwlock_wrlock(&fs->lock);
+	dir = fsb_find(fs, dst.st_dev, dst.st_ino);
+	in = fsb_find(fs, cst.st_dev, cst.st_ino);
+	if (dir && in && in != &fs->root)
+		fsb_link_name(fs, in, dir, newname);
+	pthread_rwlock_unlock(&fs->lock);
+	if (__atomic_load_n(&fs->dead, __ATOMIC_RELAXED))
+		fsb_reap(fs);
+}
+
 ssize_t fsb_path(struct fsb_fs *fs, const struct fsb_inode *in,
 		 const char *child, char *buf, size_t cap)
 {

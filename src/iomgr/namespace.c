@@ -212,6 +212,9 @@ void io_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 				fsb_renamed(&v->fs, npin, newname);
 				if (flags & RENAME_EXCHANGE)
 					fsb_renamed(&v->fs, pin, name);
+			} else if (!err) {
+				/* A filter moved the target elsewhere. */
+				fsb_renamed_at(&v->fs, dirfd, target);
 			}
 			fm_names_change_end(v->fm);
 		}

@@ -5,7 +5,7 @@
 # Usage: sudo bench/run.sh [--quick] [--out FILE] [--build DIR] [--no-micro]
 #                          [--pll-perm]
 #
-#   --quick     small sizes and 2 runs per workload (~1 minute, smoke test)
+#   --quick     small sizes, 1 round of 2 runs per workload (~20 s, smoke test)
 #   --out FILE  also write the Markdown report to FILE
 #   --build DIR meson build directory (default: <repo>/build, or $BUILD)
 #   --no-micro  skip the dispatch microbenchmark

@@ -71,8 +71,10 @@ static void io_init(void *userdata, struct fuse_conn_info *conn)
 		conn->want |= FUSE_CAP_DONT_MASK;
 	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
 		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
-	/* Splicing costs a pipe round trip per request: slower than a copy
-	 * for the small requests that dominate (measured: 4 KiB writes 4x). */
+	/* No splicing, as passthrough_ll: the small requests that dominate
+	 * gain nothing from a pipe.  (The gap to passthrough_ll on small
+	 * writes is the kernel's getxattr(security.capability) before each
+	 * write, docs/BENCHMARKS.md, not splicing.) */
 	conn->want &= ~(FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE |
 			FUSE_CAP_SPLICE_READ);
 	conn->want &= ~(FUSE_CAP_POSIX_LOCKS | FUSE_CAP_FLOCK_LOCKS |

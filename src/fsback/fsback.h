@@ -67,10 +67,6 @@ void fsb_foreach(struct fsb_fs *fs, void (*fn)(void *arg, struct fsb_inode *in),
 /* Finds or creates the inode of parent/name; counts one lookup. */
 int fsb_lookup(struct fsb_fs *fs, struct fsb_inode *parent, const char *name,
 	       struct stat *st, struct fsb_inode **out);
-/* Finds the inode of an open descriptor (after create/mkdir...). */
-int fsb_lookup_fd(struct fsb_fs *fs, struct fsb_inode *parent,
-		  const char *name, int fd, struct stat *st,
-		  struct fsb_inode **out);
 void fsb_forget(struct fsb_fs *fs, struct fsb_inode *in, uint64_t nlookup);
 /* The inode currently in the table for (dev, ino), or NULL. No reference. */
 struct fsb_inode *fsb_find(struct fsb_fs *fs, dev_t dev, ino_t ino);

@@ -175,14 +175,6 @@ int fsb_lookup(struct fsb_fs *fs, struct fsb_inode *parent, const char *name,
 	return fsb_insert(fs, parent, name, fd, st, out);
 }
 
-int fsb_lookup_fd(struct fsb_fs *fs, struct fsb_inode *parent,
-		  const char *name, int fd, struct stat *st,
-		  struct fsb_inode **out)
-{
-	(void)fd;
-	return fsb_lookup(fs, parent, name, st, out);
-}
-
 /* Drops one count; when it reaches zero the inode leaves the table and
  * goes on the dead list (freed by fsb_reap), and its parent loses one. */
 static void fsb_release(struct fsb_fs *fs, struct fsb_inode *in)

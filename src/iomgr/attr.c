@@ -22,7 +22,7 @@ void io_nt_to_ts(LONGLONG nt, struct timespec *ts)
 	rtl_nt_to_timespec(nt, ts);
 }
 
-static ULONG io_reparse_tag(mode_t mode)
+ULONG io_reparse_tag(mode_t mode)
 {
 	switch (mode & S_IFMT) {
 	case S_IFLNK:
@@ -111,10 +111,15 @@ void io_lx_to_stat(const FILE_STAT_LX_INFORMATION *lx, const struct stat *orig,
 }
 
 /* Caching follows registrations: see docs/caching.md. */
+double io_stack_attr_timeout(const struct fm_stack *s)
+{
+	return s->uncached_query ? 0.0 : 1.0;
+}
+
 double io_attr_timeout(struct io_volume *v)
 {
 	struct fm_stack *s = fm_stack_get(v->fm);
-	double t = s->uncached_query ? 0.0 : 1.0;
+	double t = io_stack_attr_timeout(s);
 
 	fm_stack_put(v->fm, s);
 	return t;

@@ -41,21 +41,10 @@ static struct io_tls *io_dir_reserve(size_t entries, size_t reply)
 	return t;
 }
 
+/* The reparse tag of a directory entry's type, as stat would give it. */
 static ULONG io_dt_tag(unsigned char dt)
 {
-	switch (dt) {
-	case DT_LNK:
-		return IO_REPARSE_TAG_LX_SYMLINK;
-	case DT_FIFO:
-		return IO_REPARSE_TAG_LX_FIFO;
-	case DT_SOCK:
-		return IO_REPARSE_TAG_AF_UNIX;
-	case DT_CHR:
-		return IO_REPARSE_TAG_LX_CHR;
-	case DT_BLK:
-		return IO_REPARSE_TAG_LX_BLK;
-	}
-	return 0;
+	return dt == DT_UNKNOWN ? 0 : io_reparse_tag(DTTOIF(dt));
 }
 
 static unsigned char io_entry_dt(const FILE_ID_EXTD_DIR_INFORMATION *e,

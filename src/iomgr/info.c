@@ -29,16 +29,16 @@ void io_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	int err;
 
 	io_begin(&op, req, IRP_MJ_QUERY_INFORMATION, 0, in, NULL, io_file(fi));
+	timeout = io_stack_attr_timeout(op.fm.stack);
 	if (!op.wanted) {
 		io_post(&op);
 		err = fsb_stat(in, &st);
 		if (err)
 			fuse_reply_err(req, -err);
 		else
-			fuse_reply_attr(req, &st, io_attr_timeout(v));
+			fuse_reply_attr(req, &st, timeout);
 		return;
 	}
-	timeout = op.fm.stack->uncached_query ? 0.0 : 1.0;
 	p = io_params(&op);
 	memset(&info, 0, sizeof(info));
 	p->QueryFileInformation.FileInformationClass = FileStatLxInformation;

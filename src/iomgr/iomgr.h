@@ -138,7 +138,10 @@ void io_lx_to_stat(const FILE_STAT_LX_INFORMATION *lx, const struct stat *orig,
 		   struct stat *out);
 LONGLONG io_ts_to_nt(const struct timespec *ts);
 void io_nt_to_ts(LONGLONG nt, struct timespec *ts);
-/* Attribute timeout for replies under the current stack. */
+/* IO_REPARSE_TAG_LX_* of a file type (S_IFMT bits), 0 for files and dirs. */
+ULONG io_reparse_tag(mode_t mode);
+/* Attribute timeout for replies under a stack / under the current stack. */
+double io_stack_attr_timeout(const struct fm_stack *s);
 double io_attr_timeout(struct io_volume *v);
 double io_entry_timeout(struct io_volume *v);
 bool io_uncached_read(struct io_volume *v);

@@ -32,7 +32,6 @@ typedef struct _FLT_INSTANCE *PFLT_INSTANCE;
 typedef struct _FLT_PORT *PFLT_PORT;
 typedef PVOID PFLT_CONTEXT;
 typedef PVOID PKTRANSACTION;
-typedef struct _MDL *PMDL;
 typedef PVOID PVPB;
 #define NULL_CONTEXT ((PFLT_CONTEXT)NULL)
 
@@ -576,9 +575,35 @@ NTSYSAPI PEPROCESS NTAPI PsGetCurrentProcess(void);
 #define FltGetRequestorThread(Data) ((Data)->Thread)
 
 NTSYSAPI BOOLEAN FLTAPI FltIsOperationSynchronous(PFLT_CALLBACK_DATA CallbackData);
+/* Whether an open file object is a directory (STATUS_INVALID_PARAMETER
+ * before it is open, e.g. in pre-create). */
+NTSYSAPI NTSTATUS FLTAPI FltIsDirectory(PFILE_OBJECT FileObject,
+					PFLT_INSTANCE Instance,
+					PBOOLEAN IsDirectory);
 NTSYSAPI VOID FLTAPI FltSetCallbackDataDirty(PFLT_CALLBACK_DATA Data);
 NTSYSAPI VOID FLTAPI FltClearCallbackDataDirty(PFLT_CALLBACK_DATA Data);
 NTSYSAPI BOOLEAN FLTAPI FltIsCallbackDataDirty(PFLT_CALLBACK_DATA Data);
+
+/*
+ * Buffers and MDLs.  FltLockUserBuffer gives the buffer of a READ, WRITE,
+ * QUERY_DIRECTORY, QUERY_EA, SET_EA, QUERY_SECURITY or METHOD_NEITHER
+ * FSCTL/IOCTL operation an MDL in the parameters' MdlAddress (if it has
+ * none), so a worker thread can reach it with MmGetSystemAddressForMdlSafe
+ * while the operation is in progress.  The MDL belongs to the operation:
+ * it is seen by the caller's own post callback and the instances below,
+ * and freed when the operation completes.  Whoever reads an operation's
+ * buffer (the file system, or a filter) uses MdlAddress when it is not
+ * NULL and the buffer pointer otherwise, as on Windows: a filter that
+ * swaps a buffer sets both (its own MDL, or NULL).
+ */
+NTSYSAPI NTSTATUS FLTAPI FltLockUserBuffer(PFLT_CALLBACK_DATA CallbackData);
+/* Pointers to the MDL, buffer, length and desired access of the operation's
+ * data buffer; STATUS_INVALID_PARAMETER for operations without one.  Any
+ * of the out pointers may be NULL. */
+NTSYSAPI NTSTATUS FLTAPI FltDecodeParameters(PFLT_CALLBACK_DATA CallbackData,
+					     PMDL **MdlAddressPointer,
+					     PVOID **Buffer, PULONG *Length,
+					     LOCK_OPERATION *DesiredAccess);
 
 NTSYSAPI NTSTATUS FLTAPI FltGetFilterFromInstance(PFLT_INSTANCE Instance,
 						  PFLT_FILTER *RetFilter);
@@ -590,6 +615,12 @@ NTSYSAPI VOID FLTAPI FltObjectDereference(PVOID FltObject);
 NTSYSAPI NTSTATUS FLTAPI FltGetVolumeName(PFLT_VOLUME Volume,
 					  PUNICODE_STRING VolumeName,
 					  PULONG BufferSizeNeeded);
+/* Altitude: the Linux directory Volume covers ("/srv/data"), UTF-8 and
+ * NUL-terminated; *BufferSizeNeeded (may be NULL) gets its size with the
+ * NUL.  STATUS_BUFFER_TOO_SMALL when BufferSize is less. */
+NTSYSAPI NTSTATUS FLTAPI FltGetVolumeLxPath(PFLT_VOLUME Volume, PCHAR Buffer,
+					    ULONG BufferSize,
+					    PULONG BufferSizeNeeded);
 
 /* ---- Filters, volumes and instances by name; attach and detach ---------- */
 
@@ -738,6 +769,27 @@ NTSYSAPI NTSTATUS FLTAPI FltQueueGenericWorkItem(
 	PFLT_GENERIC_WORKITEM FltWorkItem, PVOID FltObject,
 	PFLT_GENERIC_WORKITEM_ROUTINE WorkerRoutine, WORK_QUEUE_TYPE QueueType,
 	PVOID Context);
+/*
+ * Deferred I/O work items.  On Windows the worker routine continues an
+ * operation its pre callback pended (FLT_PREOP_PENDING) and completes it
+ * with FltCompletePendedPreOperation.  Altitude does not pend operations
+ * yet, so FltQueueDeferredIoWorkItem never queues: it returns
+ * STATUS_FLT_NOT_SAFE_TO_POST_OPERATION, the status Windows gives when an
+ * operation cannot be posted, and the filter does the work in its callback
+ * as a portable filter already must for that status.  Allocation and free
+ * work.
+ */
+typedef struct _FLT_DEFERRED_IO_WORKITEM *PFLT_DEFERRED_IO_WORKITEM;
+typedef VOID FLTAPI FLT_DEFERRED_IO_WORKITEM_ROUTINE(
+	PFLT_DEFERRED_IO_WORKITEM FltWorkItem, PFLT_CALLBACK_DATA CallbackData,
+	PVOID Context);
+typedef FLT_DEFERRED_IO_WORKITEM_ROUTINE *PFLT_DEFERRED_IO_WORKITEM_ROUTINE;
+NTSYSAPI PFLT_DEFERRED_IO_WORKITEM FLTAPI FltAllocateDeferredIoWorkItem(void);
+NTSYSAPI VOID FLTAPI FltFreeDeferredIoWorkItem(PFLT_DEFERRED_IO_WORKITEM FltWorkItem);
+NTSYSAPI NTSTATUS FLTAPI FltQueueDeferredIoWorkItem(
+	PFLT_DEFERRED_IO_WORKITEM FltWorkItem, PFLT_CALLBACK_DATA Data,
+	PFLT_DEFERRED_IO_WORKITEM_ROUTINE WorkerRoutine,
+	WORK_QUEUE_TYPE QueueType, PVOID Context);
 NTSYSAPI PVOID FLTAPI FltAllocatePoolAlignedWithTag(PFLT_INSTANCE Instance,
 						    POOL_TYPE PoolType,
 						    SIZE_T NumberOfBytes, ULONG Tag);
@@ -823,6 +875,206 @@ NTSYSAPI NTSTATUS FLTAPI FltSetInformationFile(
 	ULONG Length, FILE_INFORMATION_CLASS FileInformationClass);
 NTSYSAPI NTSTATUS FLTAPI FltFlushBuffers(PFLT_INSTANCE Instance,
 					 PFILE_OBJECT FileObject);
+
+/*
+ * IRP_MJ_DIRECTORY_CONTROL / IRP_MN_QUERY_DIRECTORY on a directory opened
+ * by the filter (FltCreateFile with FILE_DIRECTORY_FILE) or one an
+ * operation gave it.  Classes FileDirectoryInformation,
+ * FileFullDirectoryInformation, FileBothDirectoryInformation,
+ * FileNamesInformation, FileIdFullDirectoryInformation,
+ * FileIdBothDirectoryInformation, FileIdExtdDirectoryInformation.
+ * The scan position belongs to the file object and is the filter's own
+ * (a program reading the same open directory is not disturbed).  FileName
+ * is a pattern ('*' and '?', case-sensitive as Linux names are) taken on
+ * the first call or with RestartScan, ignored otherwise.  Returns
+ * STATUS_NO_SUCH_FILE when the first call finds nothing, STATUS_NO_MORE_FILES
+ * at the end, STATUS_BUFFER_OVERFLOW when not even one entry fits (a
+ * partial entry is returned and the scan does not move).  "." and ".."
+ * are listed except at the volume root.
+ */
+NTSYSAPI NTSTATUS FLTAPI FltQueryDirectoryFile(
+	PFLT_INSTANCE Instance, PFILE_OBJECT FileObject, PVOID FileInformation,
+	ULONG Length, FILE_INFORMATION_CLASS FileInformationClass,
+	BOOLEAN ReturnSingleEntry, PUNICODE_STRING FileName,
+	BOOLEAN RestartScan, PULONG LengthReturned);
+/*
+ * IRP_MJ_QUERY_VOLUME_INFORMATION: FileFsSizeInformation,
+ * FileFsFullSizeInformation (statvfs of the directory underneath),
+ * FileFsAttributeInformation (FileSystemName is the Linux file system's,
+ * "ext4"), FileFsVolumeInformation (the label is the volume's name, the
+ * serial number derived from the file system id).  A variable-length name
+ * that does not fit gives STATUS_BUFFER_OVERFLOW with what fits.
+ */
+NTSYSAPI NTSTATUS FLTAPI FltQueryVolumeInformationFile(
+	PFLT_INSTANCE Instance, PFILE_OBJECT FileObject, PVOID FsInformation,
+	ULONG Length, FS_INFORMATION_CLASS FsInformationClass,
+	PULONG LengthReturned);
+/* The same for the instance's volume (its root directory). */
+NTSYSAPI NTSTATUS FLTAPI FltQueryVolumeInformation(
+	PFLT_INSTANCE Instance, PIO_STATUS_BLOCK Iosb, PVOID FsInformation,
+	ULONG Length, FS_INFORMATION_CLASS FsInformationClass);
+/*
+ * Undoes a successful open from the post-create callback: CLEANUP and
+ * CLOSE go to the instances below Instance and the file system closes the
+ * file; the caller then sets a failure status in Data->IoStatus and
+ * returns FLT_POSTOP_FINISHED_PROCESSING, and the program's open(2) fails
+ * with that status's errno.  A file the open created stays (delete it
+ * first if it must go), as on Windows.  If the filter leaves a success
+ * status the program gets a descriptor on which every operation fails
+ * (EBADF).
+ */
+NTSYSAPI VOID FLTAPI FltCancelFileOpen(PFLT_INSTANCE Instance,
+				       PFILE_OBJECT FileObject);
+
+/*
+ * An IRP_MJ_FILE_SYSTEM_CONTROL (IRP_MN_USER_FS_REQUEST, METHOD_BUFFERED)
+ * issued by Instance on FileObject, seen by the instances below it.  The
+ * file system answers FSCTL_LX_COPY_TO_DESCRIPTOR; other codes give
+ * STATUS_INVALID_DEVICE_REQUEST unless a lower filter completes them.
+ */
+NTSYSAPI NTSTATUS FLTAPI FltFsControlFile(PFLT_INSTANCE Instance,
+					  PFILE_OBJECT FileObject,
+					  ULONG FsControlCode, PVOID InputBuffer,
+					  ULONG InputBufferLength,
+					  PVOID OutputBuffer,
+					  ULONG OutputBufferLength,
+					  PULONG LengthReturned);
+
+/*
+ * Altitude: copies the content of a file on the volume into a Linux file
+ * descriptor the filter opened outside the volume (a backup store, a
+ * quarantine): by reflink (FICLONE) when both are on one file system that
+ * shares blocks, else by copy_file_range (or read/write).  The target is
+ * truncated to the source's size first.  Output: how it was done and the
+ * bytes.  Flags LX_COPY_CLONE_ONLY: STATUS_NOT_SUPPORTED instead of
+ * copying; LX_COPY_NO_CLONE: always copy.  A lower filter that changes
+ * data (encryption) should complete this FSCTL with
+ * STATUS_INVALID_DEVICE_REQUEST so the issuer falls back to FltReadFile.
+ */
+#define FSCTL_LX_COPY_TO_DESCRIPTOR \
+	CTL_CODE(FILE_DEVICE_FILE_SYSTEM, 0x900, METHOD_BUFFERED, FILE_READ_ACCESS)
+#define LX_COPY_CLONE_ONLY 0x1
+#define LX_COPY_NO_CLONE 0x2
+#define LX_COPY_METHOD_CLONE 1
+#define LX_COPY_METHOD_COPY 2
+typedef struct _LX_COPY_TO_DESCRIPTOR_INPUT {
+	LONG TargetDescriptor;
+	ULONG Flags;
+} LX_COPY_TO_DESCRIPTOR_INPUT, *PLX_COPY_TO_DESCRIPTOR_INPUT;
+typedef struct _LX_COPY_TO_DESCRIPTOR_OUTPUT {
+	ULONG Method; /* LX_COPY_METHOD_* */
+	ULONG Reserved;
+	LARGE_INTEGER BytesCopied;
+} LX_COPY_TO_DESCRIPTOR_OUTPUT, *PLX_COPY_TO_DESCRIPTOR_OUTPUT;
+
+/* ==== Pended operations (docs/pending.md) ================================= */
+/*
+ * A pre callback that returns FLT_PREOP_PENDING owns the operation until it
+ * calls FltCompletePendedPreOperation (from any thread, even before the
+ * callback has returned) with FLT_PREOP_SUCCESS_WITH_CALLBACK,
+ * FLT_PREOP_SUCCESS_NO_CALLBACK or FLT_PREOP_COMPLETE (IoStatus set first);
+ * the operation then continues below that instance.  A post callback that
+ * returns FLT_POSTOP_MORE_PROCESSING_REQUIRED does the same with
+ * FltCompletePendedPostOperation.  The program waits meanwhile; the
+ * daemon's thread that delivered the operation is parked (no CPU), others
+ * serve the volume.
+ *
+ * When the program is interrupted by a signal while its operation is
+ * pended, the operation is canceled: FltIsIoCanceled says so, the
+ * cancel-safe queue it sits in (FltCbdq*) removes it and calls the queue's
+ * CompleteCanceledIo, or the routine set with FltSetCancelCompletion runs.
+ * Completing it with STATUS_CANCELLED gives the program EINTR.
+ */
+NTSYSAPI VOID FLTAPI FltCompletePendedPreOperation(
+	PFLT_CALLBACK_DATA CallbackData, FLT_PREOP_CALLBACK_STATUS CallbackStatus,
+	PVOID Context);
+NTSYSAPI VOID FLTAPI FltCompletePendedPostOperation(PFLT_CALLBACK_DATA CallbackData);
+/* Altitude has no IRQL: completion processing is always safe, so this
+ * calls SafePostCallback at once, stores its status and returns TRUE. */
+NTSYSAPI BOOLEAN FLTAPI FltDoCompletionProcessingWhenSafe(
+	PFLT_CALLBACK_DATA Data, PCFLT_RELATED_OBJECTS FltObjects,
+	PVOID CompletionContext, FLT_POST_OPERATION_FLAGS Flags,
+	PFLT_POST_OPERATION_CALLBACK SafePostCallback,
+	PFLT_POSTOP_CALLBACK_STATUS RetPostOperationStatus);
+NTSYSAPI BOOLEAN FLTAPI FltIsIoCanceled(PFLT_CALLBACK_DATA CallbackData);
+typedef VOID FLTAPI FLT_COMPLETE_CANCELED_CALLBACK(PFLT_CALLBACK_DATA CallbackData);
+typedef FLT_COMPLETE_CANCELED_CALLBACK *PFLT_COMPLETE_CANCELED_CALLBACK;
+/* A routine run (once) if the pended operation is canceled; STATUS_CANCELLED
+ * if it already was. */
+NTSYSAPI NTSTATUS FLTAPI FltSetCancelCompletion(
+	PFLT_CALLBACK_DATA CallbackData, PFLT_COMPLETE_CANCELED_CALLBACK CanceledCallback);
+NTSYSAPI NTSTATUS FLTAPI FltClearCancelCompletion(PFLT_CALLBACK_DATA CallbackData);
+
+/* Cancel-safe callback data queues: the filter keeps the list and its lock
+ * (the callbacks); the queue keeps cancellation safe. */
+typedef struct _IO_CSQ {
+	ULONG Type;
+	ULONG Disabled; /* FltCbdqDisable */
+	PVOID ReservePointer;
+} IO_CSQ, *PIO_CSQ;
+typedef struct _IO_CSQ_IRP_CONTEXT {
+	ULONG Type;
+	PVOID Irp; /* the callback data while it is queued, else NULL */
+	PIO_CSQ Csq;
+} IO_CSQ_IRP_CONTEXT, *PIO_CSQ_IRP_CONTEXT;
+typedef IO_CSQ_IRP_CONTEXT FLT_CALLBACK_DATA_QUEUE_IO_CONTEXT,
+	*PFLT_CALLBACK_DATA_QUEUE_IO_CONTEXT;
+typedef ULONG FLT_CALLBACK_DATA_QUEUE_FLAGS;
+typedef struct _FLT_CALLBACK_DATA_QUEUE FLT_CALLBACK_DATA_QUEUE,
+	*PFLT_CALLBACK_DATA_QUEUE;
+typedef NTSTATUS FLTAPI FLT_CALLBACK_DATA_QUEUE_INSERT_IO(
+	PFLT_CALLBACK_DATA_QUEUE Cbdq, PFLT_CALLBACK_DATA Cbd, PVOID InsertContext);
+typedef FLT_CALLBACK_DATA_QUEUE_INSERT_IO *PFLT_CALLBACK_DATA_QUEUE_INSERT_IO;
+typedef VOID FLTAPI FLT_CALLBACK_DATA_QUEUE_REMOVE_IO(PFLT_CALLBACK_DATA_QUEUE Cbdq,
+						     PFLT_CALLBACK_DATA Cbd);
+typedef FLT_CALLBACK_DATA_QUEUE_REMOVE_IO *PFLT_CALLBACK_DATA_QUEUE_REMOVE_IO;
+typedef PFLT_CALLBACK_DATA FLTAPI FLT_CALLBACK_DATA_QUEUE_PEEK_NEXT_IO(
+	PFLT_CALLBACK_DATA_QUEUE Cbdq, PFLT_CALLBACK_DATA Cbd, PVOID PeekContext);
+typedef FLT_CALLBACK_DATA_QUEUE_PEEK_NEXT_IO *PFLT_CALLBACK_DATA_QUEUE_PEEK_NEXT_IO;
+typedef VOID FLTAPI FLT_CALLBACK_DATA_QUEUE_ACQUIRE(PFLT_CALLBACK_DATA_QUEUE Cbdq,
+						   PKIRQL Irql);
+typedef FLT_CALLBACK_DATA_QUEUE_ACQUIRE *PFLT_CALLBACK_DATA_QUEUE_ACQUIRE;
+typedef VOID FLTAPI FLT_CALLBACK_DATA_QUEUE_RELEASE(PFLT_CALLBACK_DATA_QUEUE Cbdq,
+						   KIRQL Irql);
+typedef FLT_CALLBACK_DATA_QUEUE_RELEASE *PFLT_CALLBACK_DATA_QUEUE_RELEASE;
+typedef VOID FLTAPI FLT_CALLBACK_DATA_QUEUE_COMPLETE_CANCELED_IO(
+	PFLT_CALLBACK_DATA_QUEUE Cbdq, PFLT_CALLBACK_DATA Cbd);
+typedef FLT_CALLBACK_DATA_QUEUE_COMPLETE_CANCELED_IO
+	*PFLT_CALLBACK_DATA_QUEUE_COMPLETE_CANCELED_IO;
+struct _FLT_CALLBACK_DATA_QUEUE {
+	IO_CSQ Csq;
+	FLT_CALLBACK_DATA_QUEUE_FLAGS Flags;
+	PFLT_INSTANCE Instance;
+	PFLT_CALLBACK_DATA_QUEUE_INSERT_IO InsertIo;
+	PFLT_CALLBACK_DATA_QUEUE_REMOVE_IO RemoveIo;
+	PFLT_CALLBACK_DATA_QUEUE_PEEK_NEXT_IO PeekNextIo;
+	PFLT_CALLBACK_DATA_QUEUE_ACQUIRE Acquire;
+	PFLT_CALLBACK_DATA_QUEUE_RELEASE Release;
+	PFLT_CALLBACK_DATA_QUEUE_COMPLETE_CANCELED_IO CompleteCanceledIo;
+};
+NTSYSAPI NTSTATUS FLTAPI FltCbdqInitialize(
+	PFLT_INSTANCE Instance, PFLT_CALLBACK_DATA_QUEUE Cbdq,
+	PFLT_CALLBACK_DATA_QUEUE_INSERT_IO CbdqInsertIo,
+	PFLT_CALLBACK_DATA_QUEUE_REMOVE_IO CbdqRemoveIo,
+	PFLT_CALLBACK_DATA_QUEUE_PEEK_NEXT_IO CbdqPeekNextIo,
+	PFLT_CALLBACK_DATA_QUEUE_ACQUIRE CbdqAcquire,
+	PFLT_CALLBACK_DATA_QUEUE_RELEASE CbdqRelease,
+	PFLT_CALLBACK_DATA_QUEUE_COMPLETE_CANCELED_IO CbdqCompleteCanceledIo);
+/* STATUS_FLT_CBDQ_DISABLED when disabled; an operation canceled before it
+ * could be queued goes straight to CompleteCanceledIo (STATUS_SUCCESS). */
+NTSYSAPI NTSTATUS FLTAPI FltCbdqInsertIo(PFLT_CALLBACK_DATA_QUEUE Cbdq,
+					 PFLT_CALLBACK_DATA Cbd,
+					 PFLT_CALLBACK_DATA_QUEUE_IO_CONTEXT Context,
+					 PVOID InsertContext);
+/* The operation Context was queued with, if it still is (else NULL). */
+NTSYSAPI PFLT_CALLBACK_DATA FLTAPI FltCbdqRemoveIo(
+	PFLT_CALLBACK_DATA_QUEUE Cbdq, PFLT_CALLBACK_DATA_QUEUE_IO_CONTEXT Context);
+NTSYSAPI PFLT_CALLBACK_DATA FLTAPI FltCbdqRemoveNextIo(
+	PFLT_CALLBACK_DATA_QUEUE Cbdq, PVOID PeekContext);
+NTSYSAPI VOID FLTAPI FltCbdqEnable(PFLT_CALLBACK_DATA_QUEUE Cbdq);
+NTSYSAPI VOID FLTAPI FltCbdqDisable(PFLT_CALLBACK_DATA_QUEUE Cbdq);
+
+/* ==== End of pended operations ============================================ */
 
 /* Push locks (reader/writer locks). */
 typedef struct _EX_PUSH_LOCK_IMPL {
@@ -1045,6 +1297,24 @@ NTSYSAPI VOID FLTAPI FltFreeSecurityDescriptor(
 NTSYSAPI NTSTATUS FLTAPI FltSetSecurityDescriptorLxAccess(
 	PSECURITY_DESCRIPTOR SecurityDescriptor, LONG Uid, LONG Gid,
 	ACCESS_MASK Access);
+
+/*
+ * Altitude: who is on the other end of ClientPort, as of its connection
+ * (SO_PEERCRED, SO_PEERGROUPS): what a Windows filter learns from the
+ * connecting process's token in ConnectNotify.  Valid from ConnectNotify
+ * until the connection ends (STATUS_PORT_DISCONNECTED after); the first
+ * FLT_PORT_LX_MAX_GROUPS supplementary groups are kept.
+ */
+#define FLT_PORT_LX_MAX_GROUPS 64
+typedef struct _FLT_PORT_LX_CREDENTIALS {
+	ULONG ProcessId;
+	ULONG Uid;
+	ULONG Gid;
+	ULONG GroupCount;
+	ULONG Groups[FLT_PORT_LX_MAX_GROUPS];
+} FLT_PORT_LX_CREDENTIALS, *PFLT_PORT_LX_CREDENTIALS;
+NTSYSAPI NTSTATUS FLTAPI FltGetClientPortLxCredentials(
+	PFLT_PORT ClientPort, PFLT_PORT_LX_CREDENTIALS Credentials);
 
 /* ==== End of communication ports ========================================== */
 

@@ -9,7 +9,8 @@
  *
  * Deliberately absent: IRQL enforcement (everything runs at PASSIVE_LEVEL in a
  * daemon thread), real IRPs and device stacks (filters see FLT_CALLBACK_DATA,
- * never an IRP), and memory descriptor lists beyond what buffer swapping needs.
+ * never an IRP), and memory descriptor lists beyond what buffer swapping needs
+ * (an MDL here describes a buffer in the daemon's one address space).
  */
 #ifndef ALTITUDE_WDM_H
 #define ALTITUDE_WDM_H
@@ -361,6 +362,69 @@ NTSYSAPI PVOID NTAPI ExAllocatePool2(POOL_FLAGS Flags, SIZE_T NumberOfBytes,
 NTSYSAPI PVOID NTAPI ExAllocatePool(POOL_TYPE PoolType, SIZE_T NumberOfBytes);
 NTSYSAPI void NTAPI ExFreePoolWithTag(PVOID P, ULONG Tag);
 NTSYSAPI void NTAPI ExFreePool(PVOID P);
+
+/* ---- Memory descriptor lists ------------------------------------------------ */
+/*
+ * An MDL describes a buffer so that code running later or on another thread
+ * can reach it (FltLockUserBuffer, buffer swapping).  Filters and the I/O
+ * manager share one address space, so every buffer is resident and mapped
+ * already: an MDL is its address and length, MmGetSystemAddressForMdlSafe
+ * returns that address, and probing and locking pin nothing.  As on Windows
+ * the buffer must stay allocated for as long as the MDL is used.  Chained
+ * MDLs (Next) and partial MDLs are not supported.
+ */
+#ifndef PAGE_SIZE
+#define PAGE_SIZE 4096
+#endif
+typedef struct _IRP *PIRP; /* never a real IRP: pass NULL */
+
+typedef struct _MDL {
+	struct _MDL *Next;
+	CSHORT Size;
+	CSHORT MdlFlags;
+	PEPROCESS Process;
+	PVOID MappedSystemVa;
+	PVOID StartVa; /* the first byte's page */
+	ULONG ByteCount;
+	ULONG ByteOffset; /* of the first byte in that page */
+} MDL, *PMDL;
+
+#define MDL_MAPPED_TO_SYSTEM_VA 0x0001
+#define MDL_PAGES_LOCKED 0x0002
+#define MDL_SOURCE_IS_NONPAGED_POOL 0x0004
+#define MDL_ALLOCATED_FIXED_SIZE 0x0008
+
+typedef enum _LOCK_OPERATION {
+	IoReadAccess,
+	IoWriteAccess,
+	IoModifyAccess
+} LOCK_OPERATION;
+
+typedef enum _MM_PAGE_PRIORITY {
+	LowPagePriority,
+	NormalPagePriority = 16,
+	HighPagePriority = 32
+} MM_PAGE_PRIORITY;
+#define MdlMappingNoWrite 0x80000000
+#define MdlMappingNoExecute 0x40000000
+
+/* Length > 0; SecondaryBuffer, ChargeQuota and Irp (must be NULL) are
+ * accepted for source compatibility.  NULL when out of memory. */
+NTSYSAPI PMDL NTAPI IoAllocateMdl(PVOID VirtualAddress, ULONG Length,
+				  BOOLEAN SecondaryBuffer, BOOLEAN ChargeQuota,
+				  PIRP Irp);
+NTSYSAPI void NTAPI IoFreeMdl(PMDL Mdl);
+NTSYSAPI void NTAPI MmBuildMdlForNonPagedPool(PMDL MemoryDescriptorList);
+NTSYSAPI void NTAPI MmProbeAndLockPages(PMDL MemoryDescriptorList,
+					KPROCESSOR_MODE AccessMode,
+					LOCK_OPERATION Operation);
+NTSYSAPI void NTAPI MmUnlockPages(PMDL MemoryDescriptorList);
+/* The buffer's address (NULL only for a NULL Mdl); Priority is ignored. */
+NTSYSAPI PVOID NTAPI MmGetSystemAddressForMdlSafe(PMDL Mdl, ULONG Priority);
+#define MmGetMdlVirtualAddress(Mdl) \
+	((PVOID)((PCHAR)(Mdl)->StartVa + (Mdl)->ByteOffset))
+#define MmGetMdlByteCount(Mdl) ((Mdl)->ByteCount)
+#define MmGetMdlByteOffset(Mdl) ((Mdl)->ByteOffset)
 
 /* ---- Memory and lists ------------------------------------------------------ */
 

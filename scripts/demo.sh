@@ -18,10 +18,14 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "== Mounting $VOL in place with two filters (passthrough traces every IRP)"
+STORE=$DEMO/backup-store
+ALTBACKUP=$BUILD/filters/backup/cli/altbackup
+
+echo "== Mounting $VOL in place: backup filter (285000) + passthrough tracing every IRP (370030)"
 "$BUILD/src/daemon/fltmgrd" -v "$VOL=demo" \
+	-f "$BUILD/filters/backup/backup.so@285000=backup" \
 	-f "$BUILD/filters/passthrough.so@370030=passthrough" \
-	-f "$BUILD/filters/nullfilter.so@320000=nullfilter" \
+	-p backup.StoreDirectory="$STORE" \
 	-p passthrough.DebugTrace=dword:1 \
 	--pidfile "$DEMO/pid" --log "$DEMO/fltmgrd.log" &
 for _ in $(seq 100); do [ -f "$DEMO/pid" ] && break; sleep 0.1; done
@@ -35,6 +39,19 @@ cat "$VOL/notes.txt"
 cp -r /usr/include/linux "$VOL/include-copy"
 diff -r /usr/include/linux "$VOL/include-copy" && echo "copy of /usr/include/linux is identical"
 sqlite3 "$VOL/db.sqlite" "create table t(x); insert into t values (1),(2),(3); select count(*) from t;"
+
+echo "== Nobody loses a file: overwrite, edit in place, delete"
+echo "overwritten by mistake" >"$VOL/notes.txt"
+sed -i 's/mistake/accident/' "$VOL/notes.txt"
+cat "$VOL/notes.txt"
+rm "$VOL/include-copy/kernel.h"
+"$ALTBACKUP" list "$VOL/notes.txt"
+"$ALTBACKUP" restore "$VOL/notes.txt" --version 1
+echo -n "notes.txt after restoring version 1: "; cat "$VOL/notes.txt"
+"$ALTBACKUP" deleted "$VOL/include-copy"
+"$ALTBACKUP" restore-deleted "$VOL/include-copy"
+cmp /usr/include/linux/kernel.h "$VOL/include-copy/kernel.h" && echo "kernel.h is back, byte for byte"
+"$ALTBACKUP" usage "$VOL"
 
 echo "== What the filters saw for notes.txt"
 grep -E 'notes\.txt' "$DEMO/fltmgrd.log" | sed 's/^[^ ]* info: //' | head -12

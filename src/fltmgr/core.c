@@ -111,3 +111,20 @@ NTSTATUS FLTAPI FltGetVolumeName(PFLT_VOLUME Volume, PUNICODE_STRING VolumeName,
 	VolumeName->Length = len;
 	return STATUS_SUCCESS;
 }
+
+NTSTATUS FLTAPI FltGetVolumeLxPath(PFLT_VOLUME Volume, PCHAR Buffer,
+				   ULONG BufferSize, PULONG BufferSizeNeeded)
+{
+	struct fm_volume *vol = (struct fm_volume *)Volume;
+	size_t len;
+
+	if (!vol || vol->obj.type != FM_OBJ_VOLUME || (!Buffer && BufferSize))
+		return STATUS_INVALID_PARAMETER;
+	len = vol->dos_name ? strlen(vol->dos_name) : 0;
+	if (BufferSizeNeeded)
+		*BufferSizeNeeded = (ULONG)len + 1;
+	if (len + 1 > BufferSize)
+		return STATUS_BUFFER_TOO_SMALL;
+	memcpy(Buffer, vol->dos_name ? vol->dos_name : "", len + 1);
+	return STATUS_SUCCESS;
+}

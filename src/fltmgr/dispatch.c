@@ -11,6 +11,11 @@
  * that instance received them: a change an instance makes is seen by the
  * instances below it, in pre and post, never by itself or those above.
  *
+ * A pre callback may pend the operation (FLT_PREOP_PENDING) and a post
+ * callback may hold it (FLT_POSTOP_MORE_PROCESSING_REQUIRED); pending.c
+ * waits for the filter's FltCompletePended*Operation, then the walk goes
+ * on from that instance as if the callback had returned the verdict.
+ *
  * Nothing here allocates; the state is the caller's struct fm_op_ctx.
  */
 #include "fltmgr/fm.h"
@@ -69,6 +74,13 @@ void fm_op_init(struct fm_op_ctx *op, struct fm_volume *vol, UCHAR major,
 	op->major_idx = fm_major_index(major);
 	op->npost = 0;
 	op->below = NULL;
+	atomic_store_explicit(&op->pend_word, 0, memory_order_relaxed);
+	atomic_store_explicit(&op->canceled, false, memory_order_relaxed);
+	op->cbdq = NULL;
+	op->cbdq_ctx = NULL;
+	op->cancel_routine = NULL;
+	op->on_pend = NULL;
+	op->issuer = NULL;
 	op->stack = fm_stack_get(vol);
 }
 
@@ -100,6 +112,8 @@ bool fm_op_pre(struct fm_op_ctx *op)
 		fm_objects(op, inst, &objs);
 		op->post[op->npost].params = op->iopb.Parameters;
 		st = reg->pre(&op->data, &objs, &ctx);
+		if (st == FLT_PREOP_PENDING)
+			st = fm_op_wait_pre(op, inst, &ctx);
 		switch (st) {
 		case FLT_PREOP_SUCCESS_WITH_CALLBACK:
 		case FLT_PREOP_SYNCHRONIZE:
@@ -122,7 +136,6 @@ bool fm_op_pre(struct fm_op_ctx *op)
 					STATUS_INVALID_DEVICE_STATE;
 			}
 			return false;
-		case FLT_PREOP_PENDING:
 		default:
 			rtl_log(LOG_ERR,
 				"filter %s: pre-operation %s returned unsupported status %d",
@@ -151,7 +164,9 @@ void fm_op_complete(struct fm_op_ctx *op)
 		op->iopb.Parameters = op->post[op->npost].params;
 		fm_objects(op, inst, &objs);
 		st = reg->post(&op->data, &objs, op->post[op->npost].context, 0);
-		if (st != FLT_POSTOP_FINISHED_PROCESSING)
+		if (st == FLT_POSTOP_MORE_PROCESSING_REQUIRED)
+			fm_op_wait_post(op, inst);
+		else if (st != FLT_POSTOP_FINISHED_PROCESSING)
 			rtl_log(LOG_ERR,
 				"filter %s: post-operation %s returned unsupported status %d",
 				inst->filter->name,

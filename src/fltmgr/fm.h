@@ -212,6 +212,29 @@ struct fm_op_ctx {
 	} post[FM_MAX_STACK];
 	/* Filter-initiated I/O: only instances below this one see it. */
 	struct fm_instance *below;
+	/* MDLs FltLockUserBuffer made for this operation (mdl.c); whoever
+	 * issues the operation sets this to NULL after fm_op_init and calls
+	 * fm_op_mdls_free after fm_op_complete. */
+	struct fm_op_mdl *mdls;
+	/* Pended operations (pending.c).  The thread that ran the callback
+	 * which returned FLT_PREOP_PENDING or FLT_POSTOP_MORE_PROCESSING_
+	 * REQUIRED waits on pend_word (a futex) until FltCompletePended*
+	 * Operation stores the verdict and sets it. */
+	_Atomic int pend_word;
+	FLT_PREOP_CALLBACK_STATUS pend_status;
+	PVOID pend_context;
+	/* The program gave up (a signal): FltIsIoCanceled; under
+	 * fm_cancel_lock with cbdq and cancel_routine. */
+	_Atomic bool canceled;
+	struct _FLT_CALLBACK_DATA_QUEUE *cbdq; /* queued in this cbdq */
+	struct _IO_CSQ_IRP_CONTEXT *cbdq_ctx; /* with this context */
+	void (*cancel_routine)(PFLT_CALLBACK_DATA); /* FltSetCancelCompletion */
+	/* Set by whoever issues the operation (the I/O manager): called when
+	 * a callback pends (arm cancellation: a signal to the program calls
+	 * fm_op_cancel) and when the operation resumes (disarm; on return no
+	 * fm_op_cancel runs any more). */
+	void (*on_pend)(struct fm_op_ctx *op, bool pended);
+	void *issuer;
 };
 
 /* ---- core.c: global lists and object references ---- */
@@ -314,6 +337,25 @@ struct fm_instance *fm_instance_find(struct fm_volume *vol,
 				     struct fm_filter *filter, const char *name);
 /* Every volume or filter, referenced, for enumerations. */
 size_t fm_filters_snapshot(struct fm_filter ***out);
+
+/* ---- pending.c ---- */
+/* Waits until the pended callback's operation is completed; returns the
+ * verdict (pre: FltCompletePendedPreOperation's status and context). */
+FLT_PREOP_CALLBACK_STATUS fm_op_wait_pre(struct fm_op_ctx *op,
+					 struct fm_instance *inst, PVOID *ctx);
+void fm_op_wait_post(struct fm_op_ctx *op, struct fm_instance *inst);
+/* The program behind op was interrupted: mark it canceled, and run the
+ * cancel-safe queue's or the filter's cancel routine if it has one. */
+void fm_op_cancel(struct fm_op_ctx *op);
+/* Operations pended right now (every volume). */
+long fm_pending_count(void);
+
+/* ---- mdl.c ---- */
+/* Frees the MDLs FltLockUserBuffer made for op. */
+void fm_op_mdls_free(struct fm_op_ctx *op);
+/* Where an operation's data is: the MDL's buffer when the parameters carry
+ * one (a filter may have set only that), the buffer pointer otherwise. */
+PVOID fm_data_address(PVOID buffer, PMDL mdl);
 
 /* ---- context.c ---- */
 /* The stream of a file object (created on first use), or NULL. */

@@ -7,14 +7,18 @@
  * for, so unloading a filter or detaching an instance waits until its
  * queued routines have run; nothing of a filter runs after its image is
  * gone.  Workers start on first use, at most FM_WORKERS of them.
+ *
+ * Also here: deferred I/O work items (which need pended operations, so
+ * they do not queue yet) and the aligned pool filters swap buffers with.
  */
 #include "fltmgr/fm.h"
 #include "rtl/rtl.h"
 
 #include <stdlib.h>
+#include <string.h>
 #include <syslog.h>
 
-#define FM_WORKERS 4
+#define FM_WORKERS 16
 #define FM_WORKITEM_MAGIC 0x574b4954u /* "WKIT" */
 
 struct _FLT_GENERIC_WORKITEM {
@@ -123,22 +127,90 @@ NTSTATUS FLTAPI FltQueueGenericWorkItem(PFLT_GENERIC_WORKITEM FltWorkItem,
 	return STATUS_SUCCESS;
 }
 
+/*
+ * Page aligned, as the volume's alignment requirement is on Windows: a
+ * buffer a filter swaps into a program's O_DIRECT write reaches the file
+ * underneath as it is, and O_DIRECT needs block alignment.  The pool block
+ * holding it is found again through the pointer stored just before it.
+ * Not zeroed, as on Windows.
+ */
+#define FM_POOL_ALIGN 4096
+
 PVOID FLTAPI FltAllocatePoolAlignedWithTag(PFLT_INSTANCE Instance,
 					   POOL_TYPE PoolType, SIZE_T NumberOfBytes,
 					   ULONG Tag)
 {
+	char *raw, *p;
+
 	(void)Instance;
-	/* Pool blocks are 16-byte aligned, which filter-initiated I/O needs:
-	 * it never reaches the file system with O_DIRECT. */
-	return ExAllocatePool2(POOL_FLAG_CACHE_ALIGNED |
-				       (PoolType == PagedPool ? POOL_FLAG_PAGED
-							      : POOL_FLAG_NON_PAGED),
-			       NumberOfBytes, Tag);
+	if (NumberOfBytes > SIZE_MAX - FM_POOL_ALIGN - sizeof(void *))
+		return NULL;
+	raw = ExAllocatePool2(POOL_FLAG_UNINITIALIZED |
+				      (PoolType == PagedPool ? POOL_FLAG_PAGED
+							     : POOL_FLAG_NON_PAGED),
+			      NumberOfBytes + FM_POOL_ALIGN + sizeof(void *), Tag);
+	if (!raw)
+		return NULL;
+	p = (char *)ALIGN_UP_BY((uintptr_t)(raw + sizeof(void *)), FM_POOL_ALIGN);
+	memcpy(p - sizeof(void *), &raw, sizeof(raw));
+	return p;
 }
 
 VOID FLTAPI FltFreePoolAlignedWithTag(PFLT_INSTANCE Instance, PVOID Buffer,
 				      ULONG Tag)
 {
+	void *raw;
+
 	(void)Instance;
-	ExFreePoolWithTag(Buffer, Tag);
+	if (!Buffer || (uintptr_t)Buffer % FM_POOL_ALIGN) {
+		rtl_log(LOG_ERR, "FltFreePoolAlignedWithTag of %p, which "
+			"FltAllocatePoolAlignedWithTag never returned", Buffer);
+		return;
+	}
+	memcpy(&raw, (char *)Buffer - sizeof(void *), sizeof(raw));
+	ExFreePoolWithTag(raw, Tag);
+}
+
+/* ---- Deferred I/O work items ---- */
+
+/*
+ * A deferred I/O work item continues an operation its pre callback pended.
+ * Operations are not pended yet (FLT_PREOP_PENDING is refused), so queueing
+ * one always reports STATUS_FLT_NOT_SAFE_TO_POST_OPERATION, which a filter
+ * must already handle on Windows by doing the work in its callback.
+ */
+#define FM_DEFERRED_MAGIC 0x44464552u /* "DFER" */
+
+struct _FLT_DEFERRED_IO_WORKITEM {
+	uint32_t magic;
+};
+
+PFLT_DEFERRED_IO_WORKITEM FLTAPI FltAllocateDeferredIoWorkItem(void)
+{
+	struct _FLT_DEFERRED_IO_WORKITEM *w = calloc(1, sizeof(*w));
+
+	if (w)
+		w->magic = FM_DEFERRED_MAGIC;
+	return w;
+}
+
+VOID FLTAPI FltFreeDeferredIoWorkItem(PFLT_DEFERRED_IO_WORKITEM FltWorkItem)
+{
+	if (!FltWorkItem || FltWorkItem->magic != FM_DEFERRED_MAGIC)
+		return;
+	FltWorkItem->magic = 0;
+	free(FltWorkItem);
+}
+
+NTSTATUS FLTAPI FltQueueDeferredIoWorkItem(
+	PFLT_DEFERRED_IO_WORKITEM FltWorkItem, PFLT_CALLBACK_DATA Data,
+	PFLT_DEFERRED_IO_WORKITEM_ROUTINE WorkerRoutine,
+	WORK_QUEUE_TYPE QueueType, PVOID Context)
+{
+	(void)QueueType;
+	(void)Context;
+	if (!FltWorkItem || FltWorkItem->magic != FM_DEFERRED_MAGIC || !Data ||
+	    !WorkerRoutine)
+		return STATUS_INVALID_PARAMETER;
+	return STATUS_FLT_NOT_SAFE_TO_POST_OPERATION;
 }

@@ -18,7 +18,8 @@
 #include <string.h>
 
 #define IO_DIR_ENTRY_MAX \
-	(offsetof(FILE_ID_EXTD_DIR_INFORMATION, FileName) + 256 * sizeof(WCHAR) + 8)
+	(offsetof(FILE_ID_EXTD_DIR_INFORMATION, FileName) + \
+	 IO_DIR_NAME_MAX * sizeof(WCHAR) + 8)
 
 /* The directory buffers of this thread, sized for entries and reply. */
 static struct io_tls *io_dir_reserve(size_t entries, size_t reply)
@@ -67,6 +68,37 @@ static unsigned char io_entry_dt(const FILE_ID_EXTD_DIR_INFORMATION *e,
 	return orig == DT_DIR || io_dt_tag(orig) ? DT_REG : orig;
 }
 
+ssize_t io_dir_entry(int dfd, const struct dirent *de, bool with_stat,
+		     FILE_ID_EXTD_DIR_INFORMATION *e)
+{
+	ssize_t wn;
+
+	memset(e, 0, offsetof(FILE_ID_EXTD_DIR_INFORMATION, FileName));
+	wn = rtl_name_to_utf16(de->d_name, strlen(de->d_name), e->FileName,
+			       IO_DIR_NAME_MAX);
+	if (wn < 0)
+		return wn;
+	e->FileNameLength = (ULONG)(wn * sizeof(WCHAR));
+	memcpy(e->FileId.Identifier, &de->d_ino, sizeof(de->d_ino));
+	e->ReparsePointTag = io_dt_tag(de->d_type);
+	e->FileAttributes = de->d_type == DT_DIR ? FILE_ATTRIBUTE_DIRECTORY
+			    : e->ReparsePointTag ? FILE_ATTRIBUTE_REPARSE_POINT
+						 : FILE_ATTRIBUTE_NORMAL;
+	if (with_stat) {
+		struct stat st;
+
+		if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+			e->CreationTime.QuadPart = io_ts_to_nt(&st.st_ctim);
+			e->LastAccessTime.QuadPart = io_ts_to_nt(&st.st_atim);
+			e->LastWriteTime.QuadPart = io_ts_to_nt(&st.st_mtim);
+			e->ChangeTime.QuadPart = io_ts_to_nt(&st.st_ctim);
+			e->EndOfFile.QuadPart = st.st_size;
+			e->AllocationSize.QuadPart = (LONGLONG)st.st_blocks * 512;
+		}
+	}
+	return wn;
+}
+
 /* Reads one batch into the IRP buffer; returns bytes used (0 at the end). */
 static size_t io_dir_fill(struct io_tls *t, struct io_file *f, size_t size,
 			  bool plus, size_t *count)
@@ -81,14 +113,13 @@ static size_t io_dir_fill(struct io_tls *t, struct io_file *f, size_t size,
 		long pos = telldir(f->dir);
 		struct dirent *de;
 		FILE_ID_EXTD_DIR_INFORMATION *e;
-		size_t nlen = 0, esize, dsize;
+		size_t esize, dsize;
 		ssize_t wn;
 
 		errno = 0;
 		de = readdir(f->dir);
 		if (!de)
 			break;
-		nlen = strlen(de->d_name);
 		dsize = plus ? fuse_add_direntry_plus(NULL, NULL, 0, de->d_name,
 						      NULL, 0)
 			     : fuse_add_direntry(NULL, NULL, 0, de->d_name, NULL, 0);
@@ -98,31 +129,10 @@ static size_t io_dir_fill(struct io_tls *t, struct io_file *f, size_t size,
 		}
 		budget += dsize;
 		e = (FILE_ID_EXTD_DIR_INFORMATION *)(irp + used);
-		memset(e, 0, offsetof(FILE_ID_EXTD_DIR_INFORMATION, FileName));
-		wn = rtl_name_to_utf16(de->d_name, nlen, e->FileName, 256);
+		wn = io_dir_entry(dirfd(f->dir), de, plus, e);
 		if (wn < 0)
 			continue;
 		e->FileIndex = (ULONG)i;
-		e->FileNameLength = (ULONG)(wn * sizeof(WCHAR));
-		memcpy(e->FileId.Identifier, &de->d_ino, sizeof(de->d_ino));
-		e->ReparsePointTag = io_dt_tag(de->d_type);
-		e->FileAttributes = de->d_type == DT_DIR ? FILE_ATTRIBUTE_DIRECTORY
-				    : e->ReparsePointTag ? FILE_ATTRIBUTE_REPARSE_POINT
-							 : FILE_ATTRIBUTE_NORMAL;
-		if (plus) {
-			struct stat st;
-
-			if (fstatat(dirfd(f->dir), de->d_name, &st,
-				    AT_SYMLINK_NOFOLLOW) == 0) {
-				e->CreationTime.QuadPart = io_ts_to_nt(&st.st_ctim);
-				e->LastAccessTime.QuadPart = io_ts_to_nt(&st.st_atim);
-				e->LastWriteTime.QuadPart = io_ts_to_nt(&st.st_mtim);
-				e->ChangeTime.QuadPart = io_ts_to_nt(&st.st_ctim);
-				e->EndOfFile.QuadPart = st.st_size;
-				e->AllocationSize.QuadPart =
-					(LONGLONG)st.st_blocks * 512;
-			}
-		}
 		cookies[i] = de->d_off;
 		types[i] = de->d_type;
 		esize = ALIGN_UP_BY(offsetof(FILE_ID_EXTD_DIR_INFORMATION, FileName) +

@@ -1,7 +1,13 @@
 /*
  * fltio.c - filter-initiated I/O: FltCreateFile(Ex/Ex2), FltClose,
  * FltReadFile, FltWriteFile, FltQueryInformationFile, FltSetInformationFile,
- * FltFlushBuffers, ObReferenceObject/ObDereferenceObject.
+ * FltFlushBuffers, FltCancelFileOpen, ObReferenceObject/ObDereferenceObject.
+ * (Directory and volume queries are in fltquery.c, FSCTLs in fltfsctl.c.)
+ *
+ * A cached FltReadFile/FltWriteFile is presented as a program's cached
+ * read or write is (readwrite.c): the paging IRP that moves the data is
+ * nested inside it, so a filter below that works on the data reaching the
+ * disk (SKIP_CACHED_IO, e.g. samples/swapbuffers) sees this data too.
  *
  * I/O a filter issues from an instance runs through the instances below
  * that instance only (seed 001: filter-initiated I/O is seen by lower
@@ -16,7 +22,7 @@
  * fails (STATUS_OBJECT_PATH_NOT_FOUND), so a name never leaves the volume,
  * and the inode is the one the kernel's opens use (shared stream contexts).
  */
-#include "iomgr/iomgr.h"
+#include "iomgr/fltio.h"
 #include "rtl/rtl.h"
 
 #include <errno.h>
@@ -30,24 +36,19 @@
 
 #define FIO_HANDLE_MAGIC 0x464c5446u /* "FLTF" */
 
-struct fio_op {
-	struct fm_op_ctx fm;
-	struct fm_requestor req;
-};
-
-static struct io_volume *fio_vol(struct fm_instance *inst)
+struct io_volume *fio_vol(struct fm_instance *inst)
 {
 	return inst->volume->owner;
 }
 
-static bool fio_inst_ok(PFLT_INSTANCE i)
+bool fio_inst_ok(PFLT_INSTANCE i)
 {
 	const struct fm_instance *inst = (const struct fm_instance *)i;
 
 	return inst && inst->obj.type == FM_OBJ_INSTANCE && !inst->detaching;
 }
 
-static void fio_begin(struct fio_op *op, struct fm_instance *inst, UCHAR major,
+void fio_begin(struct fio_op *op, struct fm_instance *inst, UCHAR major,
 		      UCHAR minor, PFILE_OBJECT fo)
 {
 	op->req.tid = gettid();
@@ -57,27 +58,29 @@ static void fio_begin(struct fio_op *op, struct fm_instance *inst, UCHAR major,
 	op->req.umask = 0;
 	fm_op_init(&op->fm, inst->volume, major, minor, fo, &op->req);
 	op->fm.below = inst;
+	op->fm.mdls = NULL;
 	op->fm.data.Flags |= FLTFL_CALLBACK_DATA_GENERATED_IO;
 	op->fm.data.RequestorMode = KernelMode;
 }
 
-static bool fio_pre(struct fio_op *op)
+bool fio_pre(struct fio_op *op)
 {
 	if (!op->fm.stack->n_major[op->fm.major_idx])
 		return true;
 	return fm_op_pre(&op->fm);
 }
 
-static void fio_done(struct fio_op *op, int err, ULONG_PTR info)
+void fio_done(struct fio_op *op, int err, ULONG_PTR info)
 {
 	op->fm.data.IoStatus.Status =
 		err < 0 ? rtl_errno_to_status(-err) : STATUS_SUCCESS;
 	op->fm.data.IoStatus.Information = err < 0 ? 0 : info;
 }
 
-static NTSTATUS fio_end(struct fio_op *op)
+NTSTATUS fio_end(struct fio_op *op)
 {
 	fm_op_complete(&op->fm);
+	fm_op_mdls_free(&op->fm);
 	return op->fm.data.IoStatus.Status;
 }
 
@@ -463,7 +466,7 @@ NTSTATUS FLTAPI FltClose(HANDLE FileHandle)
 /* ---- data ---- */
 
 /* A descriptor for I/O on fo: its own, or one opened for the call. */
-static int fio_fd(struct io_volume *v, PFILE_OBJECT fo, int mode, bool *temp)
+int fio_fd(struct io_volume *v, PFILE_OBJECT fo, int mode, bool *temp)
 {
 	struct io_file *f = io_file_of(fo);
 
@@ -476,6 +479,27 @@ static int fio_fd(struct io_volume *v, PFILE_OBJECT fo, int mode, bool *temp)
 		return -EBADF;
 	*temp = true;
 	return fsb_open(&v->fs, fo->FsContext, mode);
+}
+
+/* The file system's part of a read or write. */
+static void fio_xfer(struct fio_op *op, bool write, int fd, ULONG asked)
+{
+	PFLT_PARAMETERS p = &op->fm.iopb.Parameters;
+	ssize_t n = write ? pwrite(fd,
+				   fm_data_address(p->Write.WriteBuffer,
+						   p->Write.MdlAddress),
+				   p->Write.Length, p->Write.ByteOffset.QuadPart)
+			  : pread(fd,
+				  fm_data_address(p->Read.ReadBuffer,
+						  p->Read.MdlAddress),
+				  p->Read.Length, p->Read.ByteOffset.QuadPart);
+
+	if (!write && n == 0 && asked) {
+		op->fm.data.IoStatus.Status = STATUS_END_OF_FILE;
+		op->fm.data.IoStatus.Information = 0;
+	} else {
+		fio_done(op, n < 0 ? -errno : 0, (ULONG_PTR)n);
+	}
 }
 
 static NTSTATUS fio_rw(bool write, PFLT_INSTANCE InitiatingInstance,
@@ -520,16 +544,27 @@ static NTSTATUS fio_rw(bool write, PFLT_INSTANCE InitiatingInstance,
 		p->Read.ReadBuffer = Buffer;
 	}
 	if (fio_pre(&op)) {
-		ssize_t n = write ? pwrite(fd, p->Write.WriteBuffer, p->Write.Length,
-					   p->Write.ByteOffset.QuadPart)
-				  : pread(fd, p->Read.ReadBuffer, p->Read.Length,
-					  p->Read.ByteOffset.QuadPart);
+		if (!(op.fm.iopb.IrpFlags & (IRP_PAGING_IO | IRP_NOCACHE))) {
+			/* Cached I/O, as a program's is (readwrite.c): the
+			 * paging I/O that moves the data to or from the disk
+			 * is nested inside, so a filter registered with
+			 * SKIP_CACHED_IO sees this data as it sees a
+			 * program's. */
+			struct fio_op pg;
 
-		if (!write && n == 0 && Length) {
-			op.fm.data.IoStatus.Status = STATUS_END_OF_FILE;
-			op.fm.data.IoStatus.Information = 0;
+			fio_begin(&pg, inst, op.fm.iopb.MajorFunction,
+				  IRP_MN_NORMAL, FileObject);
+			pg.fm.iopb.IrpFlags =
+				(write ? IRP_WRITE_OPERATION : IRP_READ_OPERATION) |
+				IRP_PAGING_IO | IRP_NOCACHE |
+				IRP_SYNCHRONOUS_PAGING_IO;
+			pg.fm.iopb.Parameters = op.fm.iopb.Parameters;
+			if (fio_pre(&pg))
+				fio_xfer(&pg, write, fd, Length);
+			fio_end(&pg);
+			op.fm.data.IoStatus = pg.fm.data.IoStatus;
 		} else {
-			fio_done(&op, n < 0 ? -errno : 0, (ULONG_PTR)n);
+			fio_xfer(&op, write, fd, Length);
 		}
 	}
 	if (Callback)
@@ -862,4 +897,41 @@ NTSTATUS FLTAPI FltSetInformationFile(PFLT_INSTANCE Instance,
 				 p->SetFileInformation.FileInformationClass),
 			 0);
 	return fio_end(&op);
+}
+
+/* ---- cancelling an open ---- */
+
+/*
+ * From a post-create callback: CLEANUP and CLOSE to the instances below
+ * the caller, then the file system closes the descriptor.  The create's
+ * failure path (create.c, or FltCreateFileEx2 above) then finds nothing
+ * open and frees the file object when the caller has set a failure status.
+ */
+VOID FLTAPI FltCancelFileOpen(PFLT_INSTANCE Instance, PFILE_OBJECT FileObject)
+{
+	static const UCHAR majors[2] = { IRP_MJ_CLEANUP, IRP_MJ_CLOSE };
+	struct fm_instance *inst = (struct fm_instance *)Instance;
+	struct io_file *f = io_file_of(FileObject);
+	struct fio_op op;
+	unsigned i;
+
+	if (!fio_inst_ok(Instance) || !FileObject ||
+	    (FileObject->Flags & FO_FILE_OPEN_CANCELLED))
+		return;
+	for (i = 0; i < 2; i++) {
+		fio_begin(&op, inst, majors[i], 0, FileObject);
+		if (fio_pre(&op))
+			fio_done(&op, 0, 0);
+		/* As at any CLOSE, the file goes whatever the filters say. */
+		if (majors[i] == IRP_MJ_CLOSE && f) {
+			if (f->dir)
+				closedir(f->dir);
+			else if (f->fd >= 0)
+				close(f->fd);
+			f->dir = NULL;
+			f->fd = -1;
+		}
+		fio_end(&op);
+	}
+	FileObject->Flags |= FO_FILE_OPEN_CANCELLED | FO_CLEANUP_COMPLETE;
 }

@@ -61,12 +61,15 @@ struct io_file {
 	struct io_file *open_prev, *open_next; /* on v->files while open */
 	bool on_list;
 	bool kill_privs; /* set-id bits to drop at the next unprivileged write */
+	/* FltQueryDirectoryFile's scan of this directory (fltquery.c). */
+	struct fq_scan *_Atomic scan;
 };
 
 struct io_op {
 	struct fm_op_ctx fm;
 	struct fm_requestor req;
 	struct io_volume *v;
+	fuse_req_t fuse; /* the kernel's request: interrupts cancel pended ops */
 	bool wanted; /* some instance registered this major function */
 	struct io_file tmp; /* transient file object for operations by path */
 	WCHAR name[IO_NAME_MAX];
@@ -125,6 +128,18 @@ void io_file_put(struct io_file *f);
 struct io_file *io_file_of(PFILE_OBJECT fo);
 void io_close_file(struct io_volume *v, fuse_req_t req, struct io_file *f);
 void io_cleanup_close_transient(struct io_op *op, fuse_req_t req);
+
+/* ---- dir.c ---- */
+/* Longest directory entry name, in UTF-16 code units. */
+#define IO_DIR_NAME_MAX 256
+/* Fills e (all but NextEntryOffset and FileIndex; FileName has room for
+ * IO_DIR_NAME_MAX units) for entry de of directory dfd, with the times and
+ * sizes when with_stat; returns the name's length in units or -errno. */
+ssize_t io_dir_entry(int dfd, const struct dirent *de, bool with_stat,
+		     FILE_ID_EXTD_DIR_INFORMATION *e);
+
+/* ---- fltquery.c ---- */
+void fq_scan_free(struct fq_scan *scan);
 
 /* ---- create.c ---- */
 void io_note_privs(struct io_file *f);

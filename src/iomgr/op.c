@@ -46,6 +46,28 @@ static void io_fo_init(FILE_OBJECT *fo, struct fsb_inode *inode, void *fs2)
 	fo->Flags = FO_SYNCHRONOUS_IO | FO_CACHE_SUPPORTED;
 }
 
+/* A signal to the program while a filter holds its operation: cancel it. */
+static void io_interrupted(fuse_req_t req, void *data)
+{
+	struct io_op *op = data;
+
+	(void)req;
+	fm_op_cancel(&op->fm);
+}
+
+/* Armed only while a callback has the operation pended; disarming waits
+ * for an io_interrupted already running (libfuse holds the request's lock
+ * around it), so op outlives every cancel. */
+static void io_on_pend(struct fm_op_ctx *fm, bool pended)
+{
+	struct io_op *op = fm->issuer;
+
+	if (pended)
+		fuse_req_interrupt_func(op->fuse, io_interrupted, op);
+	else
+		fuse_req_interrupt_func(op->fuse, NULL, NULL);
+}
+
 void io_begin(struct io_op *op, fuse_req_t req, UCHAR major, UCHAR minor,
 	      struct fsb_inode *inode, const char *child, struct io_file *file)
 {
@@ -70,6 +92,10 @@ void io_begin(struct io_op *op, fuse_req_t req, UCHAR major, UCHAR minor,
 		fo = &op->tmp.fo;
 	}
 	fm_op_init(&op->fm, v->fm, major, minor, fo, &op->req);
+	op->fm.mdls = NULL;
+	op->fuse = req;
+	op->fm.on_pend = io_on_pend;
+	op->fm.issuer = op;
 	op->wanted = op->fm.stack->n_major[op->fm.major_idx] > 0;
 	if (!file && op->fm.stack->any_ops)
 		io_name(v, inode, child, &fo->FileName, op->name, IO_NAME_MAX);
@@ -88,6 +114,7 @@ void io_post(struct io_op *op)
 	UCHAR major = op->fm.iopb.MajorFunction;
 
 	fm_op_complete(&op->fm);
+	fm_op_mdls_free(&op->fm);
 	/* A transient file object ends with its operation (a create's with
 	 * the CLOSE that follows it). */
 	if (fo == &op->tmp.fo && fo->FileObjectExtension && major != IRP_MJ_CREATE)
@@ -147,6 +174,7 @@ void io_file_free(struct io_file *f)
 	if (!f)
 		return;
 	f->fo.FsContext2 = NULL;
+	fq_scan_free(f->scan);
 	free(f->name_buf);
 	free(f);
 }
@@ -236,6 +264,7 @@ void io_cleanup_close_transient(struct io_op *op, fuse_req_t req)
 
 	for (i = 0; i < 2; i++) {
 		fm_op_init(&op->fm, v->fm, majors[i], 0, &op->tmp.fo, &op->req);
+		op->fm.mdls = NULL;
 		op->wanted = op->fm.stack->n_major[op->fm.major_idx] > 0;
 		if (io_pre(op))
 			io_done(op, 0, 0);

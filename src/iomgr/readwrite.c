@@ -15,6 +15,10 @@
  * exactly the data that reaches the disk, and one with SKIP_PAGING_IO the
  * program's calls.
  *
+ * The file system step reads and writes the buffer the parameters name
+ * after the pre callbacks: the MDL's when MdlAddress is set (a filter that
+ * swapped buffers may set only that), ReadBuffer/WriteBuffer otherwise.
+ *
  * Data reaches filters in a per-thread buffer, so the data path allocates
  * nothing; when no instance registered the major function the data moves
  * between /dev/fuse and the file without a copy (splice), as in libfuse's
@@ -74,8 +78,9 @@ static ULONG io_data_flags(enum io_data_kind kind, ULONG op)
 static void io_read_fs(struct io_op *op, struct io_file *f)
 {
 	PFLT_PARAMETERS p = io_params(op);
-	ssize_t n = pread(f->fd, p->Read.ReadBuffer, p->Read.Length,
-			  p->Read.ByteOffset.QuadPart);
+	ssize_t n = pread(f->fd,
+			  fm_data_address(p->Read.ReadBuffer, p->Read.MdlAddress),
+			  p->Read.Length, p->Read.ByteOffset.QuadPart);
 
 	if (n == 0 && p->Read.Length) {
 		op->fm.data.IoStatus.Status = STATUS_END_OF_FILE;
@@ -88,8 +93,9 @@ static void io_read_fs(struct io_op *op, struct io_file *f)
 static void io_write_fs(struct io_op *op, struct io_file *f)
 {
 	PFLT_PARAMETERS p = io_params(op);
-	ssize_t n = pwrite(f->fd, p->Write.WriteBuffer, p->Write.Length,
-			   p->Write.ByteOffset.QuadPart);
+	ssize_t n = pwrite(f->fd,
+			   fm_data_address(p->Write.WriteBuffer, p->Write.MdlAddress),
+			   p->Write.Length, p->Write.ByteOffset.QuadPart);
 
 	io_done(op, n < 0 ? -errno : 0, (ULONG_PTR)n);
 }

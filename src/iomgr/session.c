@@ -84,6 +84,8 @@ static void io_init(void *userdata, struct fuse_conn_info *conn)
 		(conn->want & FUSE_CAP_POSIX_ACL) ? "on" : "off");
 }
 
+#define IO_MAX_THREADS 8192
+
 static void *io_loop(void *arg)
 {
 	struct io_volume *v = arg;
@@ -94,8 +96,11 @@ static void *io_loop(void *arg)
 		return NULL;
 	}
 	/* Keep workers around between bursts: a new thread costs more than
-	 * an idle one, and takes its buffers with it when it goes. */
-	fuse_loop_cfg_set_max_threads(cfg, 64);
+	 * an idle one, and takes its buffers with it when it goes.  A thread
+	 * whose operation a filter pended is parked until the filter
+	 * completes it, and libfuse starts another for the next request; the
+	 * bound is how many operations may be pended on a volume at once. */
+	fuse_loop_cfg_set_max_threads(cfg, IO_MAX_THREADS);
 	fuse_loop_cfg_set_idle_threads(cfg, 16);
 	v->loop_status = fuse_session_loop_mt(v->se, cfg);
 	fuse_loop_cfg_destroy(cfg);

@@ -146,6 +146,26 @@ struct pt_client *pt_client_use(struct pt_client *c)
 	return ok ? c : NULL;
 }
 
+NTSTATUS FLTAPI FltGetClientPortLxCredentials(PFLT_PORT ClientPort,
+					      PFLT_PORT_LX_CREDENTIALS Credentials)
+{
+	struct pt_client *c = (struct pt_client *)ClientPort;
+	uint32_t i;
+
+	if (!Credentials)
+		return STATUS_INVALID_PARAMETER;
+	if (!c || !(c = pt_client_use(c)))
+		return STATUS_PORT_DISCONNECTED;
+	Credentials->ProcessId = (ULONG)c->pid;
+	Credentials->Uid = c->uid;
+	Credentials->Gid = c->gid;
+	Credentials->GroupCount = c->ngroups;
+	for (i = 0; i < c->ngroups; i++)
+		Credentials->Groups[i] = c->groups[i];
+	pt_client_unuse(c);
+	return STATUS_SUCCESS;
+}
+
 void pt_client_unuse(struct pt_client *c)
 {
 	pthread_mutex_lock(&c->lock);
@@ -379,6 +399,11 @@ static struct pt_client *pt_client_new(struct pt_port *port, int fd,
 	ends[1] = rep[1];
 	c->pid = peer->pid;
 	c->uid = peer->uid;
+	c->gid = peer->gid;
+	c->ngroups = peer->ngroups < FLT_PORT_LX_MAX_GROUPS
+			     ? (uint32_t)peer->ngroups
+			     : FLT_PORT_LX_MAX_GROUPS;
+	memcpy(c->groups, peer->groups, c->ngroups * sizeof(gid_t));
 	c->users = 1; /* the connection thread */
 	c->filter_ref = true; /* the filter gets it in ConnectNotify */
 	pthread_mutex_init(&c->lock, NULL);

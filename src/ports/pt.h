@@ -109,6 +109,9 @@ struct pt_client {
 	int rep_fd;
 	pid_t pid;
 	uid_t uid;
+	gid_t gid;
+	uint32_t ngroups; /* at most FLT_PORT_LX_MAX_GROUPS kept */
+	gid_t groups[FLT_PORT_LX_MAX_GROUPS];
 	/* Under pt_lock. */
 	struct pt_client *next; /* port->clients */
 	/* Under the client's stripe lock. */

@@ -30,11 +30,33 @@
  *   CopyOnWrite (SZ)         before a program's first write or truncating
  *                            open of a file, copy it to <name><suffix> with
  *                            filter-initiated I/O.
+ *   QueryOnOpen (SZ)         after a successful open of a file with this
+ *                            last component, list ListDir (SZ, a volume-
+ *                            relative directory, default "\") with
+ *                            FltQueryDirectoryFile in class ListClass (DWORD,
+ *                            default FileBothDirectoryInformation) through a
+ *                            512-byte buffer: "<Tag> dir <name> <size>" per
+ *                            entry (size -1 for FileNamesInformation), then
+ *                            "<Tag> dir-end <status>"; with ListPattern (SZ)
+ *                            also one entry at a time with that pattern:
+ *                            "<Tag> match <name>", "<Tag> match-end <status>";
+ *                            then FltQueryVolumeInformationFile:
+ *                            "<Tag> vol-size <total bytes> <available bytes>",
+ *                            "<Tag> vol-full <total> <caller available>",
+ *                            "<Tag> vol-attr <fs name> <max name> <attrs>",
+ *                            "<Tag> vol-label <label>",
+ *                            "<Tag> vol-short <status>" (a buffer one name
+ *                            character short), and FltQueryVolumeInformation:
+ *                            "<Tag> vol2 <status> <total bytes>".
+ *   CancelOpenName (SZ)      after a successful open of a file with this
+ *                            last component, FltCancelFileOpen and fail the
+ *                            open with CancelStatus (DWORD, default
+ *                            STATUS_ACCESS_DENIED): "<Tag> cancelled <name>".
  *
  * Every pre-operation asks for its post-operation and passes a known
  * completion context; a post-operation that gets anything else logs BADCTX.
  *
- * Deliberately absent: contexts, ports, filter-initiated I/O.  Each loaded
+ * Deliberately absent: contexts and ports.  Each loaded
  * copy of the image has its own globals, which is why plain statics work.
  */
 #include <fltKernel.h>
@@ -67,6 +89,12 @@ static struct {
 	NTSTATUS query_teardown_status;
 	NTSTATUS unload_status;
 	char copy_suffix[32]; /* CopyOnWrite: keep <name><suffix> before a write */
+	char query_on_open[TF_STR_MAX]; /* QueryOnOpen */
+	char list_dir[TF_STR_MAX];
+	char list_pattern[TF_STR_MAX];
+	ULONG list_class;
+	char cancel_name[TF_STR_MAX]; /* CancelOpenName */
+	NTSTATUS cancel_status;
 } tf = { .log_fd = -1, .deny_major = TF_NO_MAJOR, .post_major = TF_NO_MAJOR };
 
 /* Every major code plus IRP_MJ_OPERATION_END. */
@@ -216,6 +244,197 @@ static void tf_copy_before_write(PFLT_CALLBACK_DATA Data,
 	       (unsigned)st);
 }
 
+/* ---- Directory and volume queries, cancelled opens ---------------------------- */
+
+static void tf_utf8(const WCHAR *w, ULONG bytes, char *out, ULONG size)
+{
+	ULONG len = 0;
+
+	if (!NT_SUCCESS(RtlUnicodeToUTF8N(out, size - 1, &len, w, bytes)))
+		len = 0;
+	out[len] = '\0';
+}
+
+/* Logs the entries of one FltQueryDirectoryFile buffer of class cls. */
+static void tf_log_entries(const char *what, const UCHAR *buf, ULONG cls)
+{
+	char name[TF_STR_MAX];
+
+	for (;;) {
+		const WCHAR *fname;
+		ULONG flen, next;
+		LONGLONG size = -1;
+
+		switch (cls) {
+		case FileDirectoryInformation: {
+			const FILE_DIRECTORY_INFORMATION *e = (const void *)buf;
+
+			fname = e->FileName, flen = e->FileNameLength;
+			size = e->EndOfFile.QuadPart, next = e->NextEntryOffset;
+			break;
+		}
+		case FileFullDirectoryInformation: {
+			const FILE_FULL_DIR_INFORMATION *e = (const void *)buf;
+
+			fname = e->FileName, flen = e->FileNameLength;
+			size = e->EndOfFile.QuadPart, next = e->NextEntryOffset;
+			break;
+		}
+		case FileIdBothDirectoryInformation: {
+			const FILE_ID_BOTH_DIR_INFORMATION *e = (const void *)buf;
+
+			fname = e->FileName, flen = e->FileNameLength;
+			size = e->EndOfFile.QuadPart, next = e->NextEntryOffset;
+			break;
+		}
+		case FileNamesInformation: {
+			const FILE_NAMES_INFORMATION *e = (const void *)buf;
+
+			fname = e->FileName, flen = e->FileNameLength;
+			next = e->NextEntryOffset;
+			break;
+		}
+		default: {
+			const FILE_BOTH_DIR_INFORMATION *e = (const void *)buf;
+
+			fname = e->FileName, flen = e->FileNameLength;
+			size = e->EndOfFile.QuadPart, next = e->NextEntryOffset;
+			break;
+		}
+		}
+		tf_utf8(fname, flen, name, sizeof(name));
+		if (size >= 0)
+			tf_log("%s %s %s %lld", tf.tag, what, name, (long long)size);
+		else
+			tf_log("%s %s %s -1", tf.tag, what, name);
+		if (!next)
+			break;
+		buf += next;
+	}
+}
+
+static void tf_query_volume(PCFLT_RELATED_OBJECTS FltObjects, PFILE_OBJECT fo)
+{
+	union {
+		FILE_FS_SIZE_INFORMATION size;
+		FILE_FS_FULL_SIZE_INFORMATION full;
+		FILE_FS_ATTRIBUTE_INFORMATION attr;
+		FILE_FS_VOLUME_INFORMATION vol;
+		UCHAR raw[512];
+	} u;
+	char name[256];
+	IO_STATUS_BLOCK iosb;
+	ULONG n = 0;
+	NTSTATUS st;
+
+	st = FltQueryVolumeInformationFile(FltObjects->Instance, fo, &u, sizeof(u),
+					   FileFsSizeInformation, &n);
+	if (NT_SUCCESS(st))
+		tf_log("%s vol-size %llu %llu", tf.tag,
+		       (unsigned long long)u.size.TotalAllocationUnits.QuadPart *
+			       u.size.SectorsPerAllocationUnit *
+			       u.size.BytesPerSector,
+		       (unsigned long long)u.size.AvailableAllocationUnits.QuadPart *
+			       u.size.SectorsPerAllocationUnit *
+			       u.size.BytesPerSector);
+	st = FltQueryVolumeInformationFile(FltObjects->Instance, fo, &u, sizeof(u),
+					   FileFsFullSizeInformation, &n);
+	if (NT_SUCCESS(st))
+		tf_log("%s vol-full %llu %llu", tf.tag,
+		       (unsigned long long)u.full.TotalAllocationUnits.QuadPart *
+			       u.full.SectorsPerAllocationUnit *
+			       u.full.BytesPerSector,
+		       (unsigned long long)u.full.CallerAvailableAllocationUnits.QuadPart *
+			       u.full.SectorsPerAllocationUnit *
+			       u.full.BytesPerSector);
+	st = FltQueryVolumeInformationFile(FltObjects->Instance, fo, &u, sizeof(u),
+					   FileFsAttributeInformation, &n);
+	if (NT_SUCCESS(st)) {
+		tf_utf8(u.attr.FileSystemName, u.attr.FileSystemNameLength, name,
+			sizeof(name));
+		tf_log("%s vol-attr %s %ld 0x%08X", tf.tag, name,
+		       (long)u.attr.MaximumComponentNameLength,
+		       (unsigned)u.attr.FileSystemAttributes);
+		st = FltQueryVolumeInformationFile(
+			FltObjects->Instance, fo, &u,
+			offsetof(FILE_FS_ATTRIBUTE_INFORMATION, FileSystemName) +
+				u.attr.FileSystemNameLength - sizeof(WCHAR),
+			FileFsAttributeInformation, &n);
+		tf_log("%s vol-short 0x%08X", tf.tag, (unsigned)st);
+	}
+	st = FltQueryVolumeInformationFile(FltObjects->Instance, fo, &u, sizeof(u),
+					   FileFsVolumeInformation, &n);
+	if (NT_SUCCESS(st)) {
+		tf_utf8(u.vol.VolumeLabel, u.vol.VolumeLabelLength, name,
+			sizeof(name));
+		tf_log("%s vol-label %s", tf.tag, name);
+	}
+	st = FltQueryVolumeInformation(FltObjects->Instance, &iosb, &u, sizeof(u),
+				       FileFsSizeInformation);
+	tf_log("%s vol2 0x%08X %llu", tf.tag, (unsigned)st,
+	       NT_SUCCESS(st) ? (unsigned long long)u.size.TotalAllocationUnits.QuadPart *
+					u.size.SectorsPerAllocationUnit *
+					u.size.BytesPerSector
+			      : 0ull);
+}
+
+/* QueryOnOpen: list ListDir, then the volume's information. */
+static void tf_list(PCFLT_RELATED_OBJECTS FltObjects)
+{
+	static UCHAR buf[512] __attribute__((aligned(8)));
+	WCHAR wdir[TF_STR_MAX], wpat[TF_STR_MAX];
+	UNICODE_STRING dir = { 0, sizeof(wdir), wdir };
+	UNICODE_STRING pat = { 0, sizeof(wpat), wpat };
+	OBJECT_ATTRIBUTES oa;
+	IO_STATUS_BLOCK iosb;
+	PFILE_OBJECT fo = NULL;
+	HANDLE h = NULL;
+	BOOLEAN restart = TRUE;
+	ULONG n = 0;
+	NTSTATUS st;
+
+	RtlUTF8ToUnicodeN(wdir, sizeof(wdir), &n, tf.list_dir, strlen(tf.list_dir));
+	dir.Length = (USHORT)n;
+	InitializeObjectAttributes(&oa, &dir, OBJ_KERNEL_HANDLE, NULL, NULL);
+	st = FltCreateFileEx(tf.filter, FltObjects->Instance, &h, &fo,
+			     FILE_LIST_DIRECTORY | SYNCHRONIZE, &oa, &iosb, NULL,
+			     0, FILE_SHARE_READ | FILE_SHARE_WRITE, FILE_OPEN,
+			     FILE_DIRECTORY_FILE, NULL, 0, 0);
+	if (!NT_SUCCESS(st)) {
+		tf_log("%s dir-open 0x%08X", tf.tag, (unsigned)st);
+		return;
+	}
+	for (;;) {
+		st = FltQueryDirectoryFile(FltObjects->Instance, fo, buf,
+					   sizeof(buf), tf.list_class, FALSE,
+					   NULL, restart, &n);
+		restart = FALSE;
+		if (!NT_SUCCESS(st))
+			break;
+		tf_log_entries("dir", buf, tf.list_class);
+	}
+	tf_log("%s dir-end 0x%08X", tf.tag, (unsigned)st);
+	if (tf.list_pattern[0]) {
+		RtlUTF8ToUnicodeN(wpat, sizeof(wpat), &n, tf.list_pattern,
+				  strlen(tf.list_pattern));
+		pat.Length = (USHORT)n;
+		restart = TRUE;
+		for (;;) {
+			st = FltQueryDirectoryFile(FltObjects->Instance, fo, buf,
+						   sizeof(buf), FileNamesInformation,
+						   TRUE, &pat, restart, &n);
+			restart = FALSE;
+			if (!NT_SUCCESS(st))
+				break;
+			tf_log_entries("match", buf, FileNamesInformation);
+		}
+		tf_log("%s match-end 0x%08X", tf.tag, (unsigned)st);
+	}
+	tf_query_volume(FltObjects, fo);
+	FltClose(h);
+	ObDereferenceObject(fo);
+}
+
 /* ---- Operation callbacks ------------------------------------------------- */
 
 static FLT_PREOP_CALLBACK_STATUS FLTAPI
@@ -253,9 +472,21 @@ tf_post(PFLT_CALLBACK_DATA Data, PCFLT_RELATED_OBJECTS FltObjects,
 	UCHAR major = Data->Iopb->MajorFunction;
 	char name[TF_STR_MAX];
 
-	UNREFERENCED_PARAMETER(FltObjects);
 	UNREFERENCED_PARAMETER(Flags);
 	tf_file_name(Data, name, sizeof(name));
+	if (major == IRP_MJ_CREATE && NT_SUCCESS(Data->IoStatus.Status)) {
+		const char *last = tf_last_component(name);
+
+		if (tf.query_on_open[0] && !strcmp(last, tf.query_on_open))
+			tf_list(FltObjects);
+		if (tf.cancel_name[0] && !strcmp(last, tf.cancel_name)) {
+			FltCancelFileOpen(FltObjects->Instance,
+					  FltObjects->FileObject);
+			Data->IoStatus.Status = tf.cancel_status;
+			Data->IoStatus.Information = 0;
+			tf_log("%s cancelled %s", tf.tag, name);
+		}
+	}
 	tf_log("%s post %s %s 0x%08X", tf.tag, tf_irp_name(major), name,
 	       (unsigned)Data->IoStatus.Status);
 	if (CompletionContext != TF_MAGIC)
@@ -498,6 +729,16 @@ static NTSTATUS tf_read_parameters(HANDLE Key, ULONG *fail)
 	snprintf(tf.tag, sizeof(tf.tag), "t");
 	tf_query_sz(Key, L"Tag", tf.tag, sizeof(tf.tag));
 	tf_query_sz(Key, L"CopyOnWrite", tf.copy_suffix, sizeof(tf.copy_suffix));
+	tf_query_sz(Key, L"QueryOnOpen", tf.query_on_open, sizeof(tf.query_on_open));
+	snprintf(tf.list_dir, sizeof(tf.list_dir), "\\");
+	tf_query_sz(Key, L"ListDir", tf.list_dir, sizeof(tf.list_dir));
+	tf_query_sz(Key, L"ListPattern", tf.list_pattern, sizeof(tf.list_pattern));
+	tf.list_class = FileBothDirectoryInformation;
+	tf_query_dword(Key, L"ListClass", &tf.list_class);
+	tf_query_sz(Key, L"CancelOpenName", tf.cancel_name, sizeof(tf.cancel_name));
+	tf.cancel_status = STATUS_ACCESS_DENIED;
+	if (tf_query_dword(Key, L"CancelStatus", &v))
+		tf.cancel_status = (NTSTATUS)v;
 	tf_query_sz(Key, L"Operations", ops, sizeof(ops));
 	tf_query_dword(Key, L"OpFlags", &flags);
 	*fail = 0;

@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -49,6 +50,13 @@ struct tf {
 	ULONG new_write_length; /* non-zero: pre rewrites Write.Length */
 	bool block_pre; /* pre waits for sync.release */
 	bool capture_requestor;
+	/* With FLT_PREOP_PENDING: 1 completes inside the callback, 2 from
+	 * another thread 50 ms later, with pend_verdict. */
+	int pend_mode;
+	FLT_PREOP_CALLBACK_STATUS pend_verdict;
+	/* Post returns FLT_POSTOP_MORE_PROCESSING_REQUIRED; another thread
+	 * completes it 50 ms later. */
+	bool post_hold;
 
 	/* Observed. */
 	int pre_calls, post_calls;
@@ -236,6 +244,43 @@ static void capture_requestor(PFLT_CALLBACK_DATA Data)
 	seen.ids_status = FltGetRequestorLxIds(Data, &seen.uid, &seen.gid);
 }
 
+/* Completes a pended operation from another thread, 50 ms from now. */
+struct later_args {
+	PFLT_CALLBACK_DATA data;
+	FLT_PREOP_CALLBACK_STATUS verdict;
+	PVOID ctx;
+	bool post;
+};
+
+static void *later_main(void *arg)
+{
+	struct later_args *a = arg;
+	struct timespec ts = { 0, 50000000 };
+
+	nanosleep(&ts, NULL);
+	if (a->post)
+		FltCompletePendedPostOperation(a->data);
+	else
+		FltCompletePendedPreOperation(a->data, a->verdict, a->ctx);
+	free(a);
+	return NULL;
+}
+
+static void later(PFLT_CALLBACK_DATA data, FLT_PREOP_CALLBACK_STATUS verdict,
+		  PVOID ctx, bool post)
+{
+	struct later_args *a = malloc(sizeof(*a));
+	pthread_t th;
+
+	assert_non_null(a);
+	a->data = data;
+	a->verdict = verdict;
+	a->ctx = ctx;
+	a->post = post;
+	assert_int_equal(pthread_create(&th, NULL, later_main, a), 0);
+	pthread_detach(th);
+}
+
 static FLT_PREOP_CALLBACK_STATUS FLTAPI t_pre(PFLT_CALLBACK_DATA Data,
 					      PCFLT_RELATED_OBJECTS o,
 					      PVOID *CompletionContext)
@@ -270,6 +315,13 @@ static FLT_PREOP_CALLBACK_STATUS FLTAPI t_pre(PFLT_CALLBACK_DATA Data,
 		Data->IoStatus.Status = t->complete_status;
 		Data->IoStatus.Information = 0;
 	}
+	if (t->pre_ret == FLT_PREOP_PENDING) {
+		if (t->pend_mode == 1)
+			FltCompletePendedPreOperation(Data, t->pend_verdict,
+						      o->Instance);
+		else
+			later(Data, t->pend_verdict, o->Instance, false);
+	}
 	return t->pre_ret;
 }
 
@@ -295,6 +347,10 @@ static FLT_POSTOP_CALLBACK_STATUS FLTAPI t_post(PFLT_CALLBACK_DATA Data,
 	t->post_seen_length = Data->Iopb->Parameters.Write.Length;
 	if (t->post_set)
 		Data->IoStatus.Status = t->post_status;
+	if (t->post_hold) {
+		later(Data, 0, NULL, true);
+		return FLT_POSTOP_MORE_PROCESSING_REQUIRED;
+	}
 	return FLT_POSTOP_FINISHED_PROCESSING;
 }
 
@@ -701,7 +757,68 @@ static void test_complete_with_pending_status(void **state)
 	expect_no_violations();
 }
 
-static void test_pending_unsupported(void **state)
+/* Pended, completed from another thread: the walk goes on below B. */
+static void test_pending_completed_later(void **state)
+{
+	struct tf *a, *b, *c;
+	struct op_result r;
+
+	(void)state;
+	three(&a, &b, &c);
+	b->pre_ret = FLT_PREOP_PENDING;
+	b->pend_mode = 2;
+	b->pend_verdict = FLT_PREOP_SUCCESS_WITH_CALLBACK;
+	start3(a, b, c);
+	r = run_op(IRP_MJ_WRITE, 0);
+	assert_true(r.went_down);
+	assert_int_equal(r.status, STATUS_SUCCESS);
+	expect_trace("A.pre B.pre C.pre FS C.post B.post A.post");
+	assert_int_equal(fm_pending_count(), 0);
+	expect_no_violations();
+}
+
+/* Completed inside the callback before it returned PENDING, with
+ * FLT_PREOP_COMPLETE: the status is the filter's, nothing below runs. */
+static void test_pending_completed_early_deny(void **state)
+{
+	struct tf *a, *b, *c;
+	struct op_result r;
+
+	(void)state;
+	three(&a, &b, &c);
+	b->pre_ret = FLT_PREOP_PENDING;
+	b->complete_status = STATUS_ACCESS_DENIED;
+	b->pend_mode = 1;
+	b->pend_verdict = FLT_PREOP_COMPLETE;
+	start3(a, b, c);
+	r = run_op(IRP_MJ_WRITE, 0);
+	assert_false(r.went_down);
+	assert_int_equal(r.status, STATUS_ACCESS_DENIED);
+	expect_trace("A.pre B.pre A.post");
+	assert_int_equal(c->pre_calls, 0);
+	expect_no_violations();
+}
+
+/* NO_CALLBACK as the verdict: B's post is not called. */
+static void test_pending_no_callback(void **state)
+{
+	struct tf *a, *b, *c;
+	struct op_result r;
+
+	(void)state;
+	three(&a, &b, &c);
+	b->pre_ret = FLT_PREOP_PENDING;
+	b->pend_mode = 2;
+	b->pend_verdict = FLT_PREOP_SUCCESS_NO_CALLBACK;
+	start3(a, b, c);
+	r = run_op(IRP_MJ_WRITE, 0);
+	assert_true(r.went_down);
+	expect_trace("A.pre B.pre C.pre FS C.post A.post");
+	expect_no_violations();
+}
+
+/* A verdict that cannot end a pend (PENDING again) fails the operation. */
+static void test_pending_bad_verdict(void **state)
 {
 	struct tf *a, *b, *c;
 	struct op_result r;
@@ -710,13 +827,32 @@ static void test_pending_unsupported(void **state)
 	three(&a, &b, &c);
 	b->pre_ret = FLT_PREOP_PENDING;
 	b->complete_status = STATUS_SUCCESS;
+	b->pend_mode = 1;
+	b->pend_verdict = FLT_PREOP_PENDING;
 	start3(a, b, c);
 	r = run_op(IRP_MJ_WRITE, 0);
 	assert_false(r.went_down);
 	assert_int_equal(r.status, STATUS_INVALID_DEVICE_STATE);
 	expect_trace("A.pre B.pre A.post");
-	assert_int_equal(c->pre_calls, 0);
 	assert_int_equal(a->post_seen_status, STATUS_INVALID_DEVICE_STATE);
+	expect_no_violations();
+}
+
+/* A post callback holds the operation; the ones above run after release. */
+static void test_post_more_processing(void **state)
+{
+	struct tf *a, *b, *c;
+	struct op_result r;
+
+	(void)state;
+	three(&a, &b, &c);
+	b->post_hold = true;
+	start3(a, b, c);
+	r = run_op(IRP_MJ_WRITE, 0);
+	assert_true(r.went_down);
+	expect_trace("A.pre B.pre C.pre FS C.post B.post A.post");
+	assert_true(a->seq_post > b->seq_post);
+	assert_int_equal(fm_pending_count(), 0);
 	expect_no_violations();
 }
 
@@ -1483,7 +1619,11 @@ int main(void)
 		T(test_complete_at_top),
 		T(test_complete_with_success),
 		T(test_complete_with_pending_status),
-		T(test_pending_unsupported),
+		T(test_pending_completed_later),
+		T(test_pending_completed_early_deny),
+		T(test_pending_no_callback),
+		T(test_pending_bad_verdict),
+		T(test_post_more_processing),
 		T(test_completion_context_per_instance),
 		T(test_post_only_registration),
 		T(test_pre_only_registration),

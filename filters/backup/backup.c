@@ -1,0 +1,1182 @@
+/*
+ * backup.c - the backup minifilter: every file's previous content kept
+ * before it changes, restorable by its users (docs/backup.md).
+ *
+ * Seed 000's backup design: the filter watches IRP_MJ_CREATE,
+ * IRP_MJ_WRITE, IRP_MJ_CLEANUP and IRP_MJ_CLOSE, plus
+ * IRP_MJ_SET_INFORMATION for the changes Linux makes by name.  Before the
+ * first change of each open/modify cycle it copies the file's current
+ * content into the volume's version store (store.h): a reflink when the
+ * store shares the file system, a copy otherwise, both done below this
+ * filter through FltFsControlFile(FSCTL_LX_COPY_TO_DESCRIPTOR), or read
+ * with FltReadFile when a lower filter refuses the raw copy.  The stream
+ * context remembers that the cycle's version is kept until the last
+ * handle's CLEANUP.
+ *
+ * The triggers:
+ *   first WRITE (paging writes included: mmap write-back; the filter
+ *     registers with SKIP_CACHED_IO, so each write(2) is seen once, as the
+ *     paging write that reaches the disk, and the page cache stays on);
+ *   a CREATE that truncates or supersedes (O_TRUNC);
+ *   SET_INFORMATION FileEndOfFileInformation / FileAllocationInformation
+ *     (truncate(2), ftruncate(2));
+ *   SET_INFORMATION FileDispositionInformation(Ex) (unlink of the last
+ *     link: the content would be gone);
+ *   SET_INFORMATION FileRenameInformation(Ex) replacing an existing file
+ *     (the editor's "write a temporary file, rename it over" save).
+ *
+ * A version that cannot be kept never fails the program's operation,
+ * except under WhenFull=deny when the store is full.
+ */
+#include <fltKernel.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "backup.h"
+
+DRIVER_INITIALIZE DriverEntry __attribute__((visibility("default")));
+
+struct bk_globals bk = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+#define BK_DEFAULT_STORE "/var/lib/altitude/backup"
+#define BK_DEFAULT_MAX_FILE (1ull << 30)
+#define BK_DEFAULT_MAX_VERSIONS 32
+#define BK_COPY_CHUNK (1u << 20)
+
+/* ---- Contexts -------------------------------------------------------------- */
+
+/* Instance context: the volume it serves (one reference). */
+typedef struct _BK_INSTANCE_CONTEXT {
+	struct bk_volume *Volume;
+} BK_INSTANCE_CONTEXT, *PBK_INSTANCE_CONTEXT;
+
+/* Stream context: the open/modify cycle of one file. */
+typedef struct _BK_STREAM_CONTEXT {
+	pthread_mutex_t Lock;
+	LONG Opens; /* handles opened through the volume, not yet cleaned up */
+	BOOLEAN Kept; /* this cycle's version is kept (or nothing to keep) */
+} BK_STREAM_CONTEXT, *PBK_STREAM_CONTEXT;
+
+static VOID FLTAPI bk_context_cleanup(PFLT_CONTEXT Context,
+				      FLT_CONTEXT_TYPE ContextType)
+{
+	if (ContextType == FLT_INSTANCE_CONTEXT) {
+		PBK_INSTANCE_CONTEXT ic = Context;
+
+		if (ic->Volume)
+			bk_volume_put(ic->Volume);
+	} else if (ContextType == FLT_STREAM_CONTEXT) {
+		PBK_STREAM_CONTEXT sc = Context;
+
+		pthread_mutex_destroy(&sc->Lock);
+	}
+}
+
+static const FLT_CONTEXT_REGISTRATION bk_contexts[] = {
+	{ FLT_INSTANCE_CONTEXT, 0, bk_context_cleanup,
+	  sizeof(BK_INSTANCE_CONTEXT), BK_TAG },
+	{ FLT_STREAM_CONTEXT, 0, bk_context_cleanup, sizeof(BK_STREAM_CONTEXT),
+	  BK_TAG },
+	{ FLT_CONTEXT_END }
+};
+
+/* The stream context of fo, created if Create and fo has none. */
+static PBK_STREAM_CONTEXT bk_stream(PFLT_INSTANCE Instance, PFILE_OBJECT fo,
+				    BOOLEAN Create)
+{
+	PBK_STREAM_CONTEXT sc = NULL, old = NULL;
+	NTSTATUS st;
+
+	st = FltGetStreamContext(Instance, fo, (PFLT_CONTEXT *)&sc);
+	if (NT_SUCCESS(st) || !Create)
+		return NT_SUCCESS(st) ? sc : NULL;
+	st = FltAllocateContext(bk.filter, FLT_STREAM_CONTEXT, sizeof(*sc),
+				NonPagedPool, (PFLT_CONTEXT *)&sc);
+	if (!NT_SUCCESS(st))
+		return NULL;
+	memset(sc, 0, sizeof(*sc));
+	pthread_mutex_init(&sc->Lock, NULL);
+	st = FltSetStreamContext(Instance, fo, FLT_SET_CONTEXT_KEEP_IF_EXISTS, sc,
+				 (PFLT_CONTEXT *)&old);
+	FltReleaseContext(sc);
+	if (st == STATUS_FLT_CONTEXT_ALREADY_DEFINED)
+		return old;
+	return NT_SUCCESS(st) ? (FltReferenceContext(sc), sc) : NULL;
+}
+
+static struct bk_volume *bk_volume_of(PFLT_INSTANCE Instance)
+{
+	PBK_INSTANCE_CONTEXT ic = NULL;
+	struct bk_volume *v = NULL;
+
+	if (!NT_SUCCESS(FltGetInstanceContext(Instance, (PFLT_CONTEXT *)&ic)))
+		return NULL;
+	pthread_mutex_lock(&bk.lock);
+	if (ic->Volume && !ic->Volume->gone) {
+		v = ic->Volume;
+		v->refs++;
+	}
+	pthread_mutex_unlock(&bk.lock);
+	FltReleaseContext(ic);
+	return v;
+}
+
+/* ---- The volume list ---------------------------------------------------------- */
+
+static void bk_volume_free(struct bk_volume *v)
+{
+	if (v->store)
+		bk_store_close(v->store);
+	free(v);
+}
+
+void bk_volume_put(struct bk_volume *v)
+{
+	bool last;
+
+	if (!v)
+		return;
+	pthread_mutex_lock(&bk.lock);
+	last = --v->refs == 0;
+	if (last) {
+		struct bk_volume **pp;
+
+		for (pp = &bk.volumes; *pp; pp = &(*pp)->next)
+			if (*pp == v) {
+				*pp = v->next;
+				break;
+			}
+	}
+	pthread_mutex_unlock(&bk.lock);
+	if (last)
+		bk_volume_free(v);
+}
+
+struct bk_volume *bk_volume_find(const char *abs, const char **rel)
+{
+	struct bk_volume *v, *best = NULL;
+	size_t best_len = 0;
+
+	pthread_mutex_lock(&bk.lock);
+	for (v = bk.volumes; v; v = v->next) {
+		size_t n = strlen(v->root);
+
+		if (v->gone || strncmp(abs, v->root, n) ||
+		    (abs[n] != '/' && abs[n] != 0 && strcmp(v->root, "/")))
+			continue;
+		if (!best || n > best_len) {
+			best = v;
+			best_len = n;
+		}
+	}
+	if (best) {
+		best->refs++;
+		if (rel) {
+			const char *r = abs + (strcmp(best->root, "/") ? best_len : 0);
+
+			*rel = *r ? r : "/";
+		}
+	}
+	pthread_mutex_unlock(&bk.lock);
+	return best;
+}
+
+struct bk_volume *bk_volume_next(struct bk_volume *prev)
+{
+	struct bk_volume *v;
+
+	pthread_mutex_lock(&bk.lock);
+	v = prev ? prev->next : bk.volumes;
+	while (v && v->gone)
+		v = v->next;
+	if (v)
+		v->refs++;
+	pthread_mutex_unlock(&bk.lock);
+	if (prev)
+		bk_volume_put(prev);
+	return v;
+}
+
+/* ---- Names ----------------------------------------------------------------------- */
+
+/* UTF-16 volume-relative name ("\dir\file") from UTF-8 "/dir/file". */
+static NTSTATUS bk_wide_name(const char *rel, UNICODE_STRING *out, WCHAR *buf,
+			     ULONG cap_bytes)
+{
+	ULONG len = 0, i;
+	NTSTATUS st;
+
+	st = RtlUTF8ToUnicodeN(buf, cap_bytes, &len, rel, (ULONG)strlen(rel));
+	if (!NT_SUCCESS(st))
+		return st;
+	for (i = 0; i < len / sizeof(WCHAR); i++)
+		if (buf[i] == L'/')
+			buf[i] = L'\\';
+	out->Buffer = buf;
+	out->Length = out->MaximumLength = (USHORT)len;
+	return STATUS_SUCCESS;
+}
+
+/* "/dir/file" from a name "\Device\<volume>\dir\file" (or "\dir\file"). */
+static bool bk_rel_from_name(PCUNICODE_STRING name, PCUNICODE_STRING volume,
+			     char *out, size_t cap)
+{
+	const WCHAR *w = name->Buffer;
+	ULONG n = name->Length / sizeof(WCHAR), len = 0, i;
+
+	if (volume && volume->Length && name->Length >= volume->Length &&
+	    !memcmp(w, volume->Buffer, volume->Length)) {
+		w += volume->Length / sizeof(WCHAR);
+		n -= volume->Length / sizeof(WCHAR);
+	}
+	if (!n) {
+		snprintf(out, cap, "/");
+		return true;
+	}
+	if (!NT_SUCCESS(RtlUnicodeToUTF8N(out, (ULONG)cap - 1, &len, w,
+					  n * sizeof(WCHAR))))
+		return false;
+	out[len] = 0;
+	for (i = 0; i < len; i++)
+		if (out[i] == '\\')
+			out[i] = '/';
+	return out[0] == '/';
+}
+
+/* The volume-relative path of Data's target. */
+static bool bk_data_path(PFLT_CALLBACK_DATA Data, char *out, size_t cap)
+{
+	PFLT_FILE_NAME_INFORMATION ni = NULL;
+	bool ok;
+
+	if (!NT_SUCCESS(FltGetFileNameInformation(
+		    Data, FLT_FILE_NAME_NORMALIZED | FLT_FILE_NAME_QUERY_DEFAULT,
+		    &ni)))
+		return false;
+	ok = bk_rel_from_name(&ni->Name, &ni->Volume, out, cap);
+	FltReleaseFileNameInformation(ni);
+	return ok;
+}
+
+/* ---- Opening a file below the filter ----------------------------------------------- */
+
+struct bk_open {
+	HANDLE h;
+	PFILE_OBJECT fo;
+};
+
+static NTSTATUS bk_open_rel(struct bk_volume *v, const char *rel, ACCESS_MASK access,
+			    struct bk_open *o)
+{
+	WCHAR buf[BK_PATH_MAX];
+	UNICODE_STRING name;
+	OBJECT_ATTRIBUTES oa;
+	IO_STATUS_BLOCK iosb;
+	NTSTATUS st;
+
+	o->h = NULL;
+	o->fo = NULL;
+	st = bk_wide_name(rel, &name, buf, sizeof(buf));
+	if (!NT_SUCCESS(st))
+		return st;
+	InitializeObjectAttributes(&oa, &name, OBJ_KERNEL_HANDLE, NULL, NULL);
+	return FltCreateFileEx2(bk.filter, v->instance, &o->h, &o->fo, access,
+				&oa, &iosb, NULL, 0,
+				FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
+				FILE_OPEN, FILE_OPEN_REPARSE_POINT, NULL, 0, 0,
+				NULL);
+}
+
+static void bk_close(struct bk_open *o)
+{
+	if (o->h)
+		FltClose(o->h);
+	if (o->fo)
+		ObDereferenceObject(o->fo);
+	o->h = NULL;
+	o->fo = NULL;
+}
+
+bool bk_path_exists(struct bk_volume *v, const char *rel)
+{
+	struct bk_open o;
+
+	if (!NT_SUCCESS(bk_open_rel(v, rel, FILE_READ_ATTRIBUTES, &o)))
+		return false;
+	bk_close(&o);
+	return true;
+}
+
+/* ---- Keeping a version ------------------------------------------------------------ */
+
+static int64_t bk_nt_to_ns(LONGLONG t)
+{
+	return (t - 116444736000000000LL) * 100;
+}
+
+static int64_t bk_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void bk_comm(uint32_t pid, char *out)
+{
+	char p[64];
+	ssize_t n;
+	int fd;
+
+	out[0] = 0;
+	if (!pid)
+		return;
+	snprintf(p, sizeof(p), "/proc/%u/comm", pid);
+	fd = open(p, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = read(fd, out, BK_COMM_MAX - 1);
+	close(fd);
+	if (n <= 0)
+		n = 0;
+	out[n] = 0;
+	if (n && out[n - 1] == '\n')
+		out[n - 1] = 0;
+}
+
+/* The content of fo into fd: raw copy below the filter, or read/write when
+ * a lower filter refuses it. */
+static NTSTATUS bk_copy(PFLT_INSTANCE Instance, PFILE_OBJECT fo, int fd,
+			uint64_t size, uint32_t *method)
+{
+	LX_COPY_TO_DESCRIPTOR_INPUT in = { .TargetDescriptor = fd };
+	LX_COPY_TO_DESCRIPTOR_OUTPUT out;
+	LARGE_INTEGER off;
+	ULONG got = 0;
+	char *buf;
+	NTSTATUS st;
+
+	in.Flags = bk.copy_only ? LX_COPY_NO_CLONE : bk.clone_only ? LX_COPY_CLONE_ONLY : 0;
+	st = FltFsControlFile(Instance, fo, FSCTL_LX_COPY_TO_DESCRIPTOR, &in,
+			      sizeof(in), &out, sizeof(out), NULL);
+	if (NT_SUCCESS(st)) {
+		*method = out.Method == LX_COPY_METHOD_CLONE ? BK_METHOD_CLONE
+							    : BK_METHOD_COPY;
+		atomic_fetch_add(out.Method == LX_COPY_METHOD_CLONE ? &bk.stats.cloned
+								    : &bk.stats.copied,
+				 1);
+		return STATUS_SUCCESS;
+	}
+	if (st != STATUS_INVALID_DEVICE_REQUEST || bk.clone_only)
+		return st;
+	/* A lower filter changes the data: copy what it reads. */
+	buf = malloc(BK_COPY_CHUNK);
+	if (!buf)
+		return STATUS_INSUFFICIENT_RESOURCES;
+	if (ftruncate(fd, 0) < 0) {
+		free(buf);
+		return STATUS_IO_DEVICE_ERROR;
+	}
+	off.QuadPart = 0;
+	for (;;) {
+		st = FltReadFile(Instance, fo, &off, BK_COPY_CHUNK, buf,
+				 FLTFL_IO_OPERATION_DO_NOT_UPDATE_BYTE_OFFSET, &got,
+				 NULL, NULL);
+		if (st == STATUS_END_OF_FILE || (NT_SUCCESS(st) && !got)) {
+			st = STATUS_SUCCESS;
+			break;
+		}
+		if (!NT_SUCCESS(st))
+			break;
+		if (pwrite(fd, buf, got, off.QuadPart) != (ssize_t)got) {
+			st = STATUS_DISK_FULL;
+			break;
+		}
+		off.QuadPart += got;
+	}
+	free(buf);
+	(void)size;
+	*method = BK_METHOD_COPY;
+	atomic_fetch_add(&bk.stats.copied, 1);
+	return st;
+}
+
+/*
+ * Keeps the current content of fo (path rel on v) as a version.  Returns
+ * STATUS_SUCCESS when a version was kept or nothing needed keeping, and
+ * STATUS_DISK_FULL when the store is full under WhenFull=deny (the caller
+ * fails the operation); other failures are logged and reported as success
+ * so the program's change goes through.
+ */
+static NTSTATUS bk_keep(struct bk_volume *v, PFLT_INSTANCE Instance,
+			PFILE_OBJECT fo, const char *rel, uint32_t reason,
+			PFLT_CALLBACK_DATA Data)
+{
+	FILE_STAT_LX_INFORMATION sx;
+	struct bk_version *ver;
+	struct bk_pending p;
+	ULONG uid = 0, gid = 0;
+	uint64_t limit = bk.policy.max_store_bytes;
+	NTSTATUS st;
+	int err;
+
+	if (!bk_policy_wants(&bk.policy, rel)) {
+		atomic_fetch_add(&bk.stats.skipped_policy, 1);
+		return STATUS_SUCCESS;
+	}
+	st = FltQueryInformationFile(Instance, fo, &sx, sizeof(sx),
+				     FileStatLxInformation, NULL);
+	if (!NT_SUCCESS(st))
+		return STATUS_SUCCESS; /* gone or unreadable: nothing to keep */
+	if ((sx.LxMode & S_IFMT) != S_IFREG || sx.EndOfFile.QuadPart <= 0)
+		return STATUS_SUCCESS;
+	if (bk.policy.max_file_size &&
+	    (uint64_t)sx.EndOfFile.QuadPart > bk.policy.max_file_size) {
+		atomic_fetch_add(&bk.stats.skipped_policy, 1);
+		return STATUS_SUCCESS;
+	}
+	if (limit && bk_store_bytes(v->store) + (uint64_t)sx.EndOfFile.QuadPart > limit) {
+		if (bk.when_full == BK_FULL_DENY ||
+		    (uint64_t)sx.EndOfFile.QuadPart > limit) {
+			atomic_fetch_add(&bk.stats.skipped_full, 1);
+			if (bk.when_full == BK_FULL_DENY) {
+				DbgPrint("backup: store full, refusing the change of %s\n", rel);
+				return STATUS_DISK_FULL;
+			}
+			DbgPrint("backup: %s is larger than the store; not kept\n", rel);
+			return STATUS_SUCCESS;
+		}
+		if (bk.when_full == BK_FULL_SKIP) {
+			atomic_fetch_add(&bk.stats.skipped_full, 1);
+			DbgPrint("backup: store full, %s changes unversioned\n", rel);
+			return STATUS_SUCCESS;
+		}
+		bk_store_trim(v->store, &bk.policy, rel, bk_now_ns(),
+			      (uint64_t)sx.EndOfFile.QuadPart, NULL, NULL);
+	}
+	ver = calloc(1, sizeof(*ver));
+	if (!ver)
+		return STATUS_SUCCESS;
+	err = bk_store_begin(v->store, &p);
+	if (err) {
+		DbgPrint("backup: %s: cannot create a version (%s)\n", rel,
+			 strerror(-err));
+		atomic_fetch_add(&bk.stats.failed, 1);
+		free(ver);
+		return STATUS_SUCCESS;
+	}
+	st = bk_copy(Instance, fo, p.fd, (uint64_t)sx.EndOfFile.QuadPart,
+		     &ver->method);
+	if (!NT_SUCCESS(st)) {
+		DbgPrint("backup: %s: copying the content failed (0x%08X)\n", rel,
+			 (unsigned)st);
+		bk_store_abort(v->store, &p);
+		atomic_fetch_add(&bk.stats.failed, 1);
+		free(ver);
+		return STATUS_SUCCESS;
+	}
+	snprintf(ver->path, sizeof(ver->path), "%s", rel);
+	ver->file_id = (uint64_t)sx.FileId.QuadPart;
+	ver->time_ns = bk_now_ns();
+	{
+		struct stat st2;
+
+		ver->size = fstat(p.fd, &st2) == 0 ? (uint64_t)st2.st_size
+						   : (uint64_t)sx.EndOfFile.QuadPart;
+	}
+	ver->reason = reason;
+	if (Data) {
+		ver->pid = FltGetRequestorProcessId(Data);
+		if (NT_SUCCESS(FltGetRequestorLxIds(Data, &uid, &gid)))
+			ver->uid = uid;
+	}
+	bk_comm(ver->pid, ver->comm);
+	ver->owner_uid = sx.LxUid;
+	ver->owner_gid = sx.LxGid;
+	ver->mode = sx.LxMode;
+	ver->atime_ns = bk_nt_to_ns(sx.LastAccessTime.QuadPart);
+	ver->mtime_ns = bk_nt_to_ns(sx.LastWriteTime.QuadPart);
+	err = bk_store_commit(v->store, &p, ver);
+	if (err) {
+		DbgPrint("backup: %s: cannot store the version (%s)\n", rel,
+			 strerror(-err));
+		atomic_fetch_add(&bk.stats.failed, 1);
+	} else {
+		atomic_fetch_add(&bk.stats.kept, 1);
+		atomic_fetch_add(&bk.stats.kept_bytes, ver->size);
+		bk_store_trim(v->store, &bk.policy, rel, ver->time_ns, 0, NULL,
+			      NULL);
+	}
+	free(ver);
+	return STATUS_SUCCESS;
+}
+
+/* Keeps the version of the file named rel, opened below the filter. */
+static NTSTATUS bk_keep_named(struct bk_volume *v, PFLT_INSTANCE Instance,
+			      const char *rel, uint32_t reason,
+			      PFLT_CALLBACK_DATA Data, bool last_link_only)
+{
+	FILE_STAT_LX_INFORMATION sx;
+	struct bk_open o;
+	NTSTATUS st;
+
+	if (!bk_policy_wants(&bk.policy, rel))
+		return STATUS_SUCCESS;
+	if (!NT_SUCCESS(bk_open_rel(v, rel, FILE_GENERIC_READ, &o)))
+		return STATUS_SUCCESS; /* nothing there (or not readable) */
+	if (last_link_only &&
+	    NT_SUCCESS(FltQueryInformationFile(Instance, o.fo, &sx, sizeof(sx),
+					       FileStatLxInformation, NULL)) &&
+	    sx.NumberOfLinks > 1) {
+		bk_close(&o);
+		return STATUS_SUCCESS; /* the content stays under another name */
+	}
+	st = bk_keep(v, Instance, o.fo, rel, reason, Data);
+	bk_close(&o);
+	return st;
+}
+
+/* ---- Callbacks --------------------------------------------------------------------- */
+
+static FLT_PREOP_CALLBACK_STATUS bk_deny(PFLT_CALLBACK_DATA Data, NTSTATUS st)
+{
+	Data->IoStatus.Status = st;
+	Data->IoStatus.Information = 0;
+	return FLT_PREOP_COMPLETE;
+}
+
+static bool bk_truncating_create(PFLT_CALLBACK_DATA Data)
+{
+	ULONG disp = Data->Iopb->Parameters.Create.Options >> 24;
+
+	return disp == FILE_OVERWRITE || disp == FILE_OVERWRITE_IF ||
+	       disp == FILE_SUPERSEDE;
+}
+
+static FLT_PREOP_CALLBACK_STATUS FLTAPI
+bk_pre_create(PFLT_CALLBACK_DATA Data, PCFLT_RELATED_OBJECTS FltObjects,
+	      PVOID *CompletionContext)
+{
+	struct bk_volume *v;
+	char *rel;
+	NTSTATUS st = STATUS_SUCCESS;
+
+	*CompletionContext = NULL;
+	if (Data->Iopb->Parameters.Create.Options & FILE_DIRECTORY_FILE)
+		return FLT_PREOP_SUCCESS_NO_CALLBACK;
+	if (!bk_truncating_create(Data))
+		return FLT_PREOP_SUCCESS_WITH_CALLBACK; /* count the open */
+	v = bk_volume_of(FltObjects->Instance);
+	rel = malloc(BK_PATH_MAX);
+	if (v && rel && bk_data_path(Data, rel, BK_PATH_MAX))
+		st = bk_keep_named(v, FltObjects->Instance, rel,
+				   BK_REASON_TRUNCATE, Data, false);
+	free(rel);
+	bk_volume_put(v);
+	if (st == STATUS_DISK_FULL)
+		return bk_deny(Data, st);
+	*CompletionContext = (PVOID)1; /* this open's cycle changed the file */
+	return FLT_PREOP_SUCCESS_WITH_CALLBACK;
+}
+
+static FLT_POSTOP_CALLBACK_STATUS FLTAPI
+bk_post_create(PFLT_CALLBACK_DATA Data, PCFLT_RELATED_OBJECTS FltObjects,
+	       PVOID CompletionContext, FLT_POST_OPERATION_FLAGS Flags)
+{
+	PBK_STREAM_CONTEXT sc;
+	BOOLEAN dir = FALSE;
+
+	if ((Flags & FLTFL_POST_OPERATION_DRAINING) ||
+	    !NT_SUCCESS(Data->IoStatus.Status))
+		return FLT_POSTOP_FINISHED_PROCESSING;
+	if (NT_SUCCESS(FltIsDirectory(FltObjects->FileObject, FltObjects->Instance,
+				      &dir)) && dir)
+		return FLT_POSTOP_FINISHED_PROCESSING;
+	sc = bk_stream(FltObjects->Instance, FltObjects->FileObject, TRUE);
+	if (!sc)
+		return FLT_POSTOP_FINISHED_PROCESSING;
+	pthread_mutex_lock(&sc->Lock);
+	sc->Opens++;
+	if (CompletionContext)
+		sc->Kept = TRUE;
+	pthread_mutex_unlock(&sc->Lock);
+	FltReleaseContext(sc);
+	return FLT_POSTOP_FINISHED_PROCESSING;
+}
+
+/* The first change of a cycle through an open file: keep the version. */
+static NTSTATUS bk_first_change(PFLT_CALLBACK_DATA Data,
+				PCFLT_RELATED_OBJECTS FltObjects, uint32_t reason)
+{
+	PBK_STREAM_CONTEXT sc;
+	struct bk_volume *v;
+	NTSTATUS st = STATUS_SUCCESS;
+	char *rel;
+
+	sc = bk_stream(FltObjects->Instance, FltObjects->FileObject, TRUE);
+	if (!sc)
+		return STATUS_SUCCESS;
+	pthread_mutex_lock(&sc->Lock);
+	if (!sc->Kept) {
+		v = bk_volume_of(FltObjects->Instance);
+		rel = malloc(BK_PATH_MAX);
+		if (v && rel && bk_data_path(Data, rel, BK_PATH_MAX))
+			st = bk_keep(v, FltObjects->Instance,
+				     FltObjects->FileObject, rel, reason, Data);
+		free(rel);
+		bk_volume_put(v);
+		if (st != STATUS_DISK_FULL)
+			sc->Kept = TRUE;
+	}
+	pthread_mutex_unlock(&sc->Lock);
+	FltReleaseContext(sc);
+	return st;
+}
+
+static FLT_PREOP_CALLBACK_STATUS FLTAPI
+bk_pre_write(PFLT_CALLBACK_DATA Data, PCFLT_RELATED_OBJECTS FltObjects,
+	     PVOID *CompletionContext)
+{
+	*CompletionContext = NULL;
+	if (!Data->Iopb->Parameters.Write.Length)
+		return FLT_PREOP_SUCCESS_NO_CALLBACK;
+	if (bk_first_change(Data, FltObjects, BK_REASON_WRITE) == STATUS_DISK_FULL)
+		return bk_deny(Data, STATUS_DISK_FULL);
+	return FLT_PREOP_SUCCESS_NO_CALLBACK;
+}
+
+static FLT_PREOP_CALLBACK_STATUS FLTAPI
+bk_pre_set_information(PFLT_CALLBACK_DATA Data, PCFLT_RELATED_OBJECTS FltObjects,
+		       PVOID *CompletionContext)
+{
+	PFLT_PARAMETERS p = &Data->Iopb->Parameters;
+	struct bk_volume *v = NULL;
+	NTSTATUS st = STATUS_SUCCESS;
+	char *rel = NULL;
+
+	*CompletionContext = NULL;
+	switch (p->SetFileInformation.FileInformationClass) {
+	case FileEndOfFileInformation:
+	case FileAllocationInformation:
+		st = bk_first_change(Data, FltObjects, BK_REASON_SETSIZE);
+		break;
+	case FileDispositionInformation:
+	case FileDispositionInformationEx: {
+		ULONG flags;
+
+		if (p->SetFileInformation.FileInformationClass ==
+		    FileDispositionInformation)
+			flags = ((PFILE_DISPOSITION_INFORMATION)p->SetFileInformation
+					 .InfoBuffer)->DeleteFile
+					? FILE_DISPOSITION_DELETE
+					: 0;
+		else
+			flags = ((PFILE_DISPOSITION_INFORMATION_EX)p->SetFileInformation
+					 .InfoBuffer)->Flags;
+		if (!(flags & FILE_DISPOSITION_DELETE))
+			break;
+		v = bk_volume_of(FltObjects->Instance);
+		rel = malloc(BK_PATH_MAX);
+		if (v && rel && bk_data_path(Data, rel, BK_PATH_MAX))
+			st = bk_keep_named(v, FltObjects->Instance, rel,
+					   BK_REASON_DELETE, Data, true);
+		break;
+	}
+	case FileRenameInformation:
+	case FileRenameInformationEx: {
+		PFILE_RENAME_INFORMATION ri = p->SetFileInformation.InfoBuffer;
+		PFLT_FILE_NAME_INFORMATION ni = NULL;
+
+		if (!(ri->Flags & FILE_RENAME_REPLACE_IF_EXISTS) ||
+		    (ri->Flags & FILE_RENAME_EXCHANGE_LX))
+			break;
+		if (!NT_SUCCESS(FltGetDestinationFileNameInformation(
+			    FltObjects->Instance, FltObjects->FileObject,
+			    ri->RootDirectory, ri->FileName, ri->FileNameLength,
+			    FLT_FILE_NAME_NORMALIZED | FLT_FILE_NAME_QUERY_DEFAULT,
+			    &ni)))
+			break;
+		v = bk_volume_of(FltObjects->Instance);
+		rel = malloc(BK_PATH_MAX);
+		if (v && rel && bk_rel_from_name(&ni->Name, &ni->Volume, rel,
+						 BK_PATH_MAX))
+			st = bk_keep_named(v, FltObjects->Instance, rel,
+					   BK_REASON_REPLACE, Data, true);
+		FltReleaseFileNameInformation(ni);
+		break;
+	}
+	default:
+		break;
+	}
+	free(rel);
+	bk_volume_put(v);
+	if (st == STATUS_DISK_FULL)
+		return bk_deny(Data, st);
+	return FLT_PREOP_SUCCESS_NO_CALLBACK;
+}
+
+/* CLEANUP: the handle is closed; the last one ends the cycle. */
+static FLT_PREOP_CALLBACK_STATUS FLTAPI
+bk_pre_cleanup(PFLT_CALLBACK_DATA Data, PCFLT_RELATED_OBJECTS FltObjects,
+	       PVOID *CompletionContext)
+{
+	PBK_STREAM_CONTEXT sc;
+
+	UNREFERENCED_PARAMETER(Data);
+	*CompletionContext = NULL;
+	sc = bk_stream(FltObjects->Instance, FltObjects->FileObject, FALSE);
+	if (!sc)
+		return FLT_PREOP_SUCCESS_NO_CALLBACK;
+	pthread_mutex_lock(&sc->Lock);
+	if (sc->Opens > 0)
+		sc->Opens--;
+	if (!sc->Opens)
+		sc->Kept = FALSE;
+	pthread_mutex_unlock(&sc->Lock);
+	FltReleaseContext(sc);
+	return FLT_PREOP_SUCCESS_NO_CALLBACK;
+}
+
+/* CLOSE: the open file is released.  A file whose handles were opened
+ * before the filter attached never had them counted: once it is closed
+ * the cycle is over too. */
+static FLT_PREOP_CALLBACK_STATUS FLTAPI
+bk_pre_close(PFLT_CALLBACK_DATA Data, PCFLT_RELATED_OBJECTS FltObjects,
+	     PVOID *CompletionContext)
+{
+	PBK_STREAM_CONTEXT sc;
+
+	UNREFERENCED_PARAMETER(Data);
+	*CompletionContext = NULL;
+	sc = bk_stream(FltObjects->Instance, FltObjects->FileObject, FALSE);
+	if (!sc)
+		return FLT_PREOP_SUCCESS_NO_CALLBACK;
+	pthread_mutex_lock(&sc->Lock);
+	if (sc->Opens <= 0)
+		sc->Kept = FALSE;
+	pthread_mutex_unlock(&sc->Lock);
+	FltReleaseContext(sc);
+	return FLT_PREOP_SUCCESS_NO_CALLBACK;
+}
+
+static const FLT_OPERATION_REGISTRATION bk_ops[] = {
+	{ IRP_MJ_CREATE, 0, bk_pre_create, bk_post_create },
+	{ IRP_MJ_WRITE, FLTFL_OPERATION_REGISTRATION_SKIP_CACHED_IO, bk_pre_write,
+	  NULL },
+	{ IRP_MJ_SET_INFORMATION, 0, bk_pre_set_information, NULL },
+	{ IRP_MJ_CLEANUP, 0, bk_pre_cleanup, NULL },
+	{ IRP_MJ_CLOSE, 0, bk_pre_close, NULL },
+	{ IRP_MJ_OPERATION_END }
+};
+
+/* ---- Instances --------------------------------------------------------------------- */
+
+static bool bk_inside(const char *dir, const char *root)
+{
+	size_t n = strlen(root);
+
+	return !strcmp(root, "/") ||
+	       (!strncmp(dir, root, n) && (dir[n] == '/' || !dir[n]));
+}
+
+static NTSTATUS FLTAPI bk_instance_setup(PCFLT_RELATED_OBJECTS FltObjects,
+					 FLT_INSTANCE_SETUP_FLAGS Flags,
+					 DEVICE_TYPE VolumeDeviceType,
+					 FLT_FILESYSTEM_TYPE VolumeFilesystemType)
+{
+	PBK_INSTANCE_CONTEXT ic = NULL;
+	struct bk_volume *v;
+	WCHAR wname[256];
+	UNICODE_STRING name = { 0, sizeof(wname) - sizeof(WCHAR), wname };
+	char dir[BK_PATH_MAX + 300];
+	const char *shortname;
+	ULONG len = 0;
+	unsigned recovered = 0;
+	NTSTATUS st;
+	int err;
+
+	UNREFERENCED_PARAMETER(Flags);
+	UNREFERENCED_PARAMETER(VolumeDeviceType);
+	UNREFERENCED_PARAMETER(VolumeFilesystemType);
+	v = calloc(1, sizeof(*v));
+	if (!v)
+		return STATUS_INSUFFICIENT_RESOURCES;
+	v->instance = FltObjects->Instance;
+	v->refs = 1; /* the list's, until teardown */
+	if (!NT_SUCCESS(FltGetVolumeLxPath(FltObjects->Volume, v->root,
+					   sizeof(v->root), NULL)) ||
+	    !NT_SUCCESS(FltGetVolumeName(FltObjects->Volume, &name, NULL)) ||
+	    !NT_SUCCESS(RtlUnicodeToUTF8N(v->name, sizeof(v->name) - 1, &len,
+					  name.Buffer, name.Length))) {
+		free(v);
+		return STATUS_FLT_DO_NOT_ATTACH;
+	}
+	v->name[len] = 0;
+	shortname = strrchr(v->name, '\\') ? strrchr(v->name, '\\') + 1 : v->name;
+	snprintf(dir, sizeof(dir), "%s/%s", bk.store_root, shortname);
+	if (bk_inside(bk.store_root, v->root)) {
+		DbgPrint("backup: the store %s is inside volume %s (%s); not attaching\n",
+			 bk.store_root, v->name, v->root);
+		free(v);
+		return STATUS_FLT_DO_NOT_ATTACH;
+	}
+	err = bk_store_open(dir, &v->store, &recovered);
+	if (err) {
+		DbgPrint("backup: cannot open the store %s for %s: %s; not attaching\n",
+			 dir, v->root, strerror(-err));
+		free(v);
+		return STATUS_FLT_DO_NOT_ATTACH;
+	}
+	if (recovered)
+		DbgPrint("backup: store %s: %u leftovers of an interrupted run removed\n",
+			 dir, recovered);
+	st = FltAllocateContext(bk.filter, FLT_INSTANCE_CONTEXT, sizeof(*ic),
+				NonPagedPool, (PFLT_CONTEXT *)&ic);
+	if (!NT_SUCCESS(st)) {
+		bk_volume_free(v);
+		return st;
+	}
+	ic->Volume = v;
+	v->refs++; /* the context's */
+	pthread_mutex_lock(&bk.lock);
+	v->next = bk.volumes;
+	bk.volumes = v;
+	pthread_mutex_unlock(&bk.lock);
+	st = FltSetInstanceContext(FltObjects->Instance, FLT_SET_CONTEXT_KEEP_IF_EXISTS,
+				   ic, NULL);
+	FltReleaseContext(ic);
+	if (!NT_SUCCESS(st)) {
+		pthread_mutex_lock(&bk.lock);
+		v->gone = true;
+		pthread_mutex_unlock(&bk.lock);
+		bk_volume_put(v);
+		return st;
+	}
+	DbgPrint("backup: keeping versions of %s in %s\n", v->root, dir);
+	return STATUS_SUCCESS;
+}
+
+static VOID FLTAPI bk_instance_teardown_complete(PCFLT_RELATED_OBJECTS FltObjects,
+						 FLT_INSTANCE_TEARDOWN_FLAGS Reason)
+{
+	PBK_INSTANCE_CONTEXT ic = NULL;
+	struct bk_volume *v = NULL;
+
+	UNREFERENCED_PARAMETER(Reason);
+	if (!NT_SUCCESS(FltGetInstanceContext(FltObjects->Instance,
+					      (PFLT_CONTEXT *)&ic)))
+		return;
+	pthread_mutex_lock(&bk.lock);
+	if (ic->Volume && !ic->Volume->gone) {
+		v = ic->Volume;
+		v->gone = true;
+	}
+	pthread_mutex_unlock(&bk.lock);
+	FltReleaseContext(ic);
+	bk_volume_put(v); /* the list's */
+}
+
+/* ---- Parameters --------------------------------------------------------------------- */
+
+static PKEY_VALUE_PARTIAL_INFORMATION bk_query(HANDLE Key, PCWSTR Name)
+{
+	PKEY_VALUE_PARTIAL_INFORMATION info;
+	UNICODE_STRING name;
+	ULONG size = sizeof(*info) + 512, needed = 0;
+
+	RtlInitUnicodeString(&name, Name);
+	for (int attempt = 0; attempt < 3; attempt++) {
+		NTSTATUS st;
+
+		info = ExAllocatePoolZero(PagedPool, size, BK_TAG);
+		if (!info)
+			return NULL;
+		st = ZwQueryValueKey(Key, &name, KeyValuePartialInformation, info,
+				     size, &needed);
+		if (NT_SUCCESS(st))
+			return info;
+		ExFreePoolWithTag(info, BK_TAG);
+		if ((st != STATUS_BUFFER_OVERFLOW && st != STATUS_BUFFER_TOO_SMALL) ||
+		    needed <= size)
+			return NULL;
+		size = needed;
+	}
+	return NULL;
+}
+
+/* UTF-8 of a UTF-16 run (NULs at the end dropped); NULL on failure. */
+static char *bk_utf8(const WCHAR *w, ULONG bytes)
+{
+	ULONG len = 0;
+	char *out;
+
+	bytes &= ~1u;
+	while (bytes >= 2 && w[bytes / 2 - 1] == 0)
+		bytes -= 2;
+	out = malloc(bytes * 2 + 1);
+	if (!out)
+		return NULL;
+	if (!NT_SUCCESS(RtlUnicodeToUTF8N(out, bytes * 2, &len, w, bytes))) {
+		free(out);
+		return NULL;
+	}
+	out[len] = 0;
+	return out;
+}
+
+/* A REG_SZ value; -ENOENT absent, -EINVAL of another type. */
+static int bk_param_sz(HANDLE Key, PCWSTR Name, char *out, size_t cap)
+{
+	PKEY_VALUE_PARTIAL_INFORMATION info = bk_query(Key, Name);
+	char *s;
+	int err = 0;
+
+	if (!info)
+		return -ENOENT;
+	if (info->Type != REG_SZ && info->Type != REG_EXPAND_SZ) {
+		ExFreePoolWithTag(info, BK_TAG);
+		return -EINVAL;
+	}
+	s = bk_utf8((const WCHAR *)info->Data, info->DataLength);
+	if (!s || strlen(s) >= cap)
+		err = -EINVAL;
+	else
+		snprintf(out, cap, "%s", s);
+	free(s);
+	ExFreePoolWithTag(info, BK_TAG);
+	return err;
+}
+
+/* A REG_DWORD or REG_QWORD value. */
+static int bk_param_num(HANDLE Key, PCWSTR Name, uint64_t *out)
+{
+	PKEY_VALUE_PARTIAL_INFORMATION info = bk_query(Key, Name);
+	int err = 0;
+
+	if (!info)
+		return -ENOENT;
+	if (info->Type == REG_DWORD && info->DataLength >= 4) {
+		uint32_t d;
+
+		memcpy(&d, info->Data, 4);
+		*out = d;
+	} else if (info->Type == REG_QWORD && info->DataLength >= 8) {
+		memcpy(out, info->Data, 8);
+	} else {
+		err = -EINVAL;
+	}
+	ExFreePoolWithTag(info, BK_TAG);
+	return err;
+}
+
+/* A REG_MULTI_SZ (or REG_SZ: one pattern) value into an array. */
+static int bk_param_multi(HANDLE Key, PCWSTR Name, char ***out, size_t *n)
+{
+	PKEY_VALUE_PARTIAL_INFORMATION info = bk_query(Key, Name);
+	const WCHAR *w, *end;
+	int err = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (!info)
+		return -ENOENT;
+	if (info->Type != REG_MULTI_SZ && info->Type != REG_SZ) {
+		ExFreePoolWithTag(info, BK_TAG);
+		return -EINVAL;
+	}
+	w = (const WCHAR *)info->Data;
+	end = w + info->DataLength / sizeof(WCHAR);
+	while (w < end && *w) {
+		const WCHAR *e = w;
+		char **grown;
+
+		while (e < end && *e)
+			e++;
+		grown = realloc(*out, (*n + 1) * sizeof(char *));
+		if (!grown) {
+			err = -ENOMEM;
+			break;
+		}
+		*out = grown;
+		(*out)[*n] = bk_utf8(w, (ULONG)((e - w) * sizeof(WCHAR)));
+		if (!(*out)[*n]) {
+			err = -EINVAL;
+			break;
+		}
+		(*n)++;
+		w = e + 1;
+	}
+	ExFreePoolWithTag(info, BK_TAG);
+	return err;
+}
+
+static NTSTATUS bk_open_parameters(PUNICODE_STRING RegistryPath, HANDLE *Key)
+{
+	UNICODE_STRING params = RTL_CONSTANT_STRING(L"Parameters");
+	OBJECT_ATTRIBUTES oa;
+	HANDLE service;
+	NTSTATUS st;
+
+	InitializeObjectAttributes(&oa, RegistryPath,
+				   OBJ_KERNEL_HANDLE | OBJ_CASE_INSENSITIVE, NULL,
+				   NULL);
+	st = ZwOpenKey(&service, KEY_READ, &oa);
+	if (!NT_SUCCESS(st))
+		return st;
+	InitializeObjectAttributes(&oa, &params,
+				   OBJ_KERNEL_HANDLE | OBJ_CASE_INSENSITIVE, service,
+				   NULL);
+	st = ZwOpenKey(Key, KEY_READ, &oa);
+	ZwClose(service);
+	return st;
+}
+
+#define BK_BAD(name) \
+	do { \
+		DbgPrint("backup: parameter %s is malformed\n", name); \
+		return STATUS_INVALID_PARAMETER; \
+	} while (0)
+
+/* Reads the policy; a malformed value fails DriverEntry with its name. */
+static NTSTATUS bk_read_parameters(PUNICODE_STRING RegistryPath)
+{
+	HANDLE key = NULL;
+	char word[32];
+	uint64_t num;
+	int err;
+
+	snprintf(bk.store_root, sizeof(bk.store_root), "%s", BK_DEFAULT_STORE);
+	bk.policy.max_file_size = BK_DEFAULT_MAX_FILE;
+	bk.policy.max_versions = BK_DEFAULT_MAX_VERSIONS;
+	if (!NT_SUCCESS(bk_open_parameters(RegistryPath, &key)))
+		return STATUS_SUCCESS; /* no Parameters key: every default */
+
+	err = bk_param_sz(key, L"StoreDirectory", bk.store_root,
+			  sizeof(bk.store_root));
+	if (err == -EINVAL || (!err && bk.store_root[0] != '/')) {
+		ZwClose(key);
+		BK_BAD("StoreDirectory (an absolute path)");
+	}
+	while (strlen(bk.store_root) > 1 &&
+	       bk.store_root[strlen(bk.store_root) - 1] == '/')
+		bk.store_root[strlen(bk.store_root) - 1] = 0;
+	if (bk_param_multi(key, L"Include", &bk.policy.include,
+			   &bk.policy.n_include) == -EINVAL ||
+	    bk_param_multi(key, L"Exclude", &bk.policy.exclude,
+			   &bk.policy.n_exclude) == -EINVAL) {
+		ZwClose(key);
+		BK_BAD("Include/Exclude (REG_MULTI_SZ patterns)");
+	}
+#define BK_NUM(value, field, max) \
+	err = bk_param_num(key, L##value, &num); \
+	if (err == -EINVAL || (!err && num > (max))) { \
+		ZwClose(key); \
+		BK_BAD(value); \
+	} \
+	if (!err) \
+		field = num;
+	BK_NUM("MaxFileSize", bk.policy.max_file_size, UINT64_MAX)
+	BK_NUM("MaxVersions", bk.policy.max_versions, UINT32_MAX)
+	BK_NUM("MaxStoreSize", bk.policy.max_store_bytes, UINT64_MAX)
+	BK_NUM("MaxAgeSeconds", bk.policy.max_age_ns, (uint64_t)INT64_MAX / 1000000000)
+#undef BK_NUM
+	bk.policy.max_age_ns *= 1000000000LL;
+
+	err = bk_param_sz(key, L"WhenFull", word, sizeof(word));
+	if (!err) {
+		if (!strcasecmp(word, "evict"))
+			bk.when_full = BK_FULL_EVICT;
+		else if (!strcasecmp(word, "skip"))
+			bk.when_full = BK_FULL_SKIP;
+		else if (!strcasecmp(word, "deny"))
+			bk.when_full = BK_FULL_DENY;
+		else
+			err = -EINVAL;
+	}
+	if (err == -EINVAL) {
+		ZwClose(key);
+		BK_BAD("WhenFull (evict, skip or deny)");
+	}
+	err = bk_param_sz(key, L"StoreMethod", word, sizeof(word));
+	if (!err) {
+		if (!strcasecmp(word, "clone"))
+			bk.clone_only = true;
+		else if (!strcasecmp(word, "copy"))
+			bk.copy_only = true;
+		else if (strcasecmp(word, "auto"))
+			err = -EINVAL;
+	}
+	ZwClose(key);
+	if (err == -EINVAL)
+		BK_BAD("StoreMethod (auto, clone or copy)");
+	return STATUS_SUCCESS;
+}
+
+/* ---- Filter ----------------------------------------------------------------------- */
+
+static NTSTATUS FLTAPI bk_unload(FLT_FILTER_UNLOAD_FLAGS Flags)
+{
+	UNREFERENCED_PARAMETER(Flags);
+	bk_port_stop();
+	FltUnregisterFilter(bk.filter);
+	bk_policy_clear(&bk.policy);
+	DbgPrint("backup: unloaded; %llu versions kept (%llu bytes: %llu reflinked, %llu copied), %llu skipped by policy, %llu for a full store, %llu failed\n",
+		 (unsigned long long)bk.stats.kept,
+		 (unsigned long long)bk.stats.kept_bytes,
+		 (unsigned long long)bk.stats.cloned,
+		 (unsigned long long)bk.stats.copied,
+		 (unsigned long long)bk.stats.skipped_policy,
+		 (unsigned long long)bk.stats.skipped_full,
+		 (unsigned long long)bk.stats.failed);
+	return STATUS_SUCCESS;
+}
+
+static const FLT_REGISTRATION bk_registration = {
+	.Size = sizeof(FLT_REGISTRATION),
+	.Version = FLT_REGISTRATION_VERSION,
+	.ContextRegistration = bk_contexts,
+	.OperationRegistration = bk_ops,
+	.FilterUnloadCallback = bk_unload,
+	.InstanceSetupCallback = bk_instance_setup,
+	.InstanceTeardownCompleteCallback = bk_instance_teardown_complete,
+};
+
+NTSTATUS DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath)
+{
+	NTSTATUS st;
+
+	st = bk_read_parameters(RegistryPath);
+	if (!NT_SUCCESS(st)) {
+		bk_policy_clear(&bk.policy);
+		return st;
+	}
+	if (mkdir(bk.store_root, 0700) < 0 && errno != EEXIST) {
+		DbgPrint("backup: cannot create the store directory %s: %s\n",
+			 bk.store_root, strerror(errno));
+		bk_policy_clear(&bk.policy);
+		return STATUS_OBJECT_PATH_NOT_FOUND;
+	}
+	st = FltRegisterFilter(DriverObject, &bk_registration, &bk.filter);
+	if (!NT_SUCCESS(st)) {
+		bk_policy_clear(&bk.policy);
+		return st;
+	}
+	st = bk_port_start();
+	if (NT_SUCCESS(st))
+		st = FltStartFiltering(bk.filter);
+	if (!NT_SUCCESS(st)) {
+		bk_port_stop();
+		FltUnregisterFilter(bk.filter);
+		bk_policy_clear(&bk.policy);
+	}
+	return st;
+}

@@ -1,0 +1,74 @@
+/*
+ * backup.h - the backup filter's shared state, between the I/O side
+ * (backup.c: triggers, keeping versions) and the port side (port.c: the
+ * \AltitudeBackup port altbackup talks to).
+ */
+#ifndef ALTITUDE_BACKUP_BACKUP_H
+#define ALTITUDE_BACKUP_BACKUP_H
+
+#include <fltKernel.h>
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "proto.h"
+#include "store.h"
+
+#define BK_TAG 'kBlA'
+
+/* One attached volume: its instance and its store.  Found and held with
+ * bk_volume_find / bk_volume_next, released with bk_volume_put; the store
+ * stays open while a reference is held. */
+struct bk_volume {
+	PFLT_INSTANCE instance;
+	char root[BK_PATH_MAX]; /* the Linux directory the volume covers */
+	char name[256]; /* the volume's name, "\Device\<name>" in UTF-8 */
+	struct bk_store *store;
+	unsigned refs; /* under bk.lock */
+	bool gone; /* instance torn down: no longer found */
+	struct bk_volume *next;
+};
+
+struct bk_stats {
+	_Atomic uint64_t kept, kept_bytes, cloned, copied, skipped_policy,
+		skipped_full, failed;
+};
+
+struct bk_globals {
+	PFLT_FILTER filter;
+	PFLT_PORT server_port;
+	struct bk_policy policy;
+	char store_root[BK_PATH_MAX]; /* stores live in <store_root>/<volume> */
+	bool clone_only, copy_only; /* StoreMethod parameter */
+	uint32_t when_full; /* enum bk_when_full */
+	pthread_mutex_t lock; /* the volume list and refs */
+	struct bk_volume *volumes;
+	struct bk_stats stats;
+};
+
+enum bk_when_full {
+	BK_FULL_EVICT = 0, /* evict oldest, keep the new version (default) */
+	BK_FULL_SKIP = 1, /* keep nothing new, let the change through, log */
+	BK_FULL_DENY = 2, /* fail the change with STATUS_DISK_FULL (ENOSPC) */
+};
+
+extern struct bk_globals bk;
+
+/* The volume whose root is a prefix of abs (an absolute Linux path,
+ * component boundary respected); *rel points into abs at the
+ * volume-relative part ("/" for the root itself).  NULL if none. */
+struct bk_volume *bk_volume_find(const char *abs, const char **rel);
+/* Iterates over live volumes: NULL starts; the previous one is released. */
+struct bk_volume *bk_volume_next(struct bk_volume *prev);
+void bk_volume_put(struct bk_volume *v);
+
+/* Whether rel (volume-relative) names something on the volume now,
+ * looked up through the instances below the backup filter's. */
+bool bk_path_exists(struct bk_volume *v, const char *rel);
+
+/* port.c */
+NTSTATUS bk_port_start(void);
+void bk_port_stop(void);
+
+#endif /* ALTITUDE_BACKUP_BACKUP_H */

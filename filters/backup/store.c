@@ -1,0 +1,384 @@
+/*
+ * store.c - the backup filter's version store: opening and closing it,
+ * and the life of a version's content (begin, commit, abort, open).
+ *
+ * Commit order, on which recovery relies (store.h): the content is
+ * fsync'ed in tmp/, renamed into objects/xx/ (created and objects/
+ * fsync'ed if new), objects/xx/ is fsync'ed, and only then is the row
+ * inserted.  Object names are 128 random bits and the rename refuses to
+ * replace, so a name is never given twice.
+ *
+ * One process owns a store at a time: bk_store_open takes an exclusive
+ * flock on the store directory (-EBUSY if held), since its recovery would
+ * delete another owner's content in progress.
+ *
+ * What this does not do: copy or clone the file being versioned (the
+ * caller writes p->fd), or decide what to keep (evict.c, policy.c).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "store_int.h"
+
+static const char hexdig[] = "0123456789abcdef";
+
+bool bks_object_valid(const char *object)
+{
+	if (strnlen(object, BKS_OBJECT_LEN + 1) != BKS_OBJECT_LEN ||
+	    object[2] != '/')
+		return false;
+	for (int i = 0; i < BKS_OBJECT_LEN; i++)
+		if (i != 2 && !memchr(hexdig, object[i], 16))
+			return false;
+	return true;
+}
+
+/* The name of an object's file in tmp/: its object name without '/'. */
+static void tmp_name(const char *object, char name[BKS_OBJECT_HEX + 1])
+{
+	memcpy(name, object, 2);
+	memcpy(name + 2, object + 3, BKS_OBJECT_HEX - 2);
+	name[BKS_OBJECT_HEX] = '\0';
+}
+
+static int new_object_name(char object[BK_OBJECT_MAX])
+{
+	unsigned char r[BKS_OBJECT_HEX / 2];
+	size_t got = 0;
+	ssize_t n;
+	int j = 0;
+
+	while (got < sizeof(r)) {
+		n = getrandom(r + got, sizeof(r) - got, 0);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		got += (size_t)n;
+	}
+	for (size_t i = 0; i < sizeof(r); i++) {
+		if (j == 2)
+			object[j++] = '/';
+		object[j++] = hexdig[r[i] >> 4];
+		object[j++] = hexdig[r[i] & 15];
+	}
+	object[j] = '\0';
+	return 0;
+}
+
+static int mkdir_at(int dfd, const char *name, bool *created)
+{
+	if (mkdirat(dfd, name, 0700) == 0) {
+		*created = true;
+		return 0;
+	}
+	return errno == EEXIST ? 0 : -errno;
+}
+
+static int open_dir_at(int dfd, const char *name)
+{
+	int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	return fd < 0 ? -errno : fd;
+}
+
+/* mkdir -p, each missing directory mode 0700. */
+static int make_dirs(const char *dir)
+{
+	char buf[BK_PATH_MAX];
+	size_t n = strlen(dir);
+
+	if (n >= sizeof(buf))
+		return -ENAMETOOLONG;
+	memcpy(buf, dir, n + 1);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0700) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static int open_layout(struct bk_store *s, const char *dir)
+{
+	bool created = false;
+	int err;
+
+	err = make_dirs(dir);
+	if (err)
+		return err;
+	if (!realpath(dir, s->dir))
+		return -errno;
+	/* Room for "/tmp/" or "/catalog.db-wal" plus an object name. */
+	if (strlen(s->dir) + 64 >= BK_PATH_MAX)
+		return -ENAMETOOLONG;
+	s->dirfd = open_dir_at(AT_FDCWD, s->dir);
+	if (s->dirfd < 0)
+		return s->dirfd;
+	if (flock(s->dirfd, LOCK_EX | LOCK_NB) < 0)
+		return errno == EWOULDBLOCK ? -EBUSY : -errno;
+	err = mkdir_at(s->dirfd, "objects", &created);
+	if (!err)
+		err = mkdir_at(s->dirfd, "tmp", &created);
+	if (err)
+		return err;
+	if (created && fsync(s->dirfd) < 0)
+		return -errno;
+	s->objfd = open_dir_at(s->dirfd, "objects");
+	if (s->objfd < 0)
+		return s->objfd;
+	s->tmpfd = open_dir_at(s->dirfd, "tmp");
+	return s->tmpfd < 0 ? s->tmpfd : 0;
+}
+
+static void store_free(struct bk_store *s)
+{
+	if (s->db)
+		bks_catalog_close(s);
+	if (s->tmpfd >= 0)
+		close(s->tmpfd);
+	if (s->objfd >= 0)
+		close(s->objfd);
+	if (s->dirfd >= 0)
+		close(s->dirfd); /* drops the flock */
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}
+
+int bk_store_open(const char *dir, struct bk_store **out, unsigned *recovered)
+{
+	struct bk_store *s;
+	unsigned count = 0;
+	int err;
+
+	if (recovered)
+		*recovered = 0;
+	if (!out)
+		return -EINVAL;
+	*out = NULL;
+	if (!dir || !*dir)
+		return -EINVAL;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->dirfd = s->objfd = s->tmpfd = -1;
+	pthread_mutex_init(&s->lock, NULL);
+
+	err = open_layout(s, dir);
+	if (!err)
+		err = bks_catalog_open(s);
+	if (!err)
+		err = bks_recover(s, &count);
+	if (!err)
+		err = bks_load_total(s);
+	if (recovered)
+		*recovered = count;
+	if (err) {
+		store_free(s);
+		return err;
+	}
+	*out = s;
+	return 0;
+}
+
+void bk_store_close(struct bk_store *s)
+{
+	if (s)
+		store_free(s);
+}
+
+const char *bk_store_dir(const struct bk_store *s)
+{
+	return s->dir;
+}
+
+int bk_store_begin(struct bk_store *s, struct bk_pending *p)
+{
+	char name[BKS_OBJECT_HEX + 1];
+	int err;
+
+	if (!p)
+		return -EINVAL;
+	p->fd = -1;
+	p->tmp[0] = p->object[0] = '\0';
+	if (!s)
+		return -EINVAL;
+	err = new_object_name(p->object);
+	if (err)
+		return err;
+	tmp_name(p->object, name);
+	if ((size_t)snprintf(p->tmp, sizeof(p->tmp), "%s/tmp/%s", s->dir,
+			     name) >= sizeof(p->tmp)) {
+		p->tmp[0] = p->object[0] = '\0';
+		return -ENAMETOOLONG; /* not after open_layout's check */
+	}
+	p->fd = openat(s->tmpfd, name,
+		       O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (p->fd < 0) {
+		err = -errno;
+		p->tmp[0] = p->object[0] = '\0';
+		return err;
+	}
+	return 0;
+}
+
+void bk_store_abort(struct bk_store *s, struct bk_pending *p)
+{
+	char name[BKS_OBJECT_HEX + 1];
+
+	if (!p)
+		return;
+	if (p->fd >= 0)
+		close(p->fd);
+	p->fd = -1;
+	if (s && bks_object_valid(p->object)) {
+		tmp_name(p->object, name);
+		unlinkat(s->tmpfd, name, 0);
+	}
+	p->tmp[0] = p->object[0] = '\0';
+}
+
+static int fsync_dir_at(int dfd, const char *name)
+{
+	int fd = open_dir_at(dfd, name), err = 0;
+
+	if (fd < 0)
+		return fd;
+	if (fsync(fd) < 0)
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+/* Moves the content from tmp/ to objects/ durably.  On failure nothing of
+ * it is in objects/; what may remain in tmp/ is the caller's to remove. */
+static int publish(struct bk_store *s, const char *name, const char *object)
+{
+	char sub[3] = { object[0], object[1], '\0' };
+	bool created = false;
+	int err;
+
+	err = mkdir_at(s->objfd, sub, &created);
+	if (err)
+		return err;
+	if (created && fsync(s->objfd) < 0)
+		return -errno;
+	if (renameat2(s->tmpfd, name, s->objfd, object, RENAME_NOREPLACE) < 0) {
+		if (errno != EINVAL && errno != ENOSYS)
+			return -errno;
+		/* No RENAME_NOREPLACE here: link refuses to replace too. */
+		if (linkat(s->tmpfd, name, s->objfd, object, 0) < 0)
+			return -errno;
+		unlinkat(s->tmpfd, name, 0);
+	}
+	err = fsync_dir_at(s->objfd, sub);
+	if (err)
+		unlinkat(s->objfd, object, 0);
+	return err;
+}
+
+static bool version_ok(const struct bk_version *v)
+{
+	size_t n = strnlen(v->path, BK_PATH_MAX);
+
+	return n > 0 && n < BK_PATH_MAX && v->path[0] == '/';
+}
+
+/*
+ * Besides v->object, v->id and v->version, commit writes back v->size (the
+ * content file's size, which is what the store accounts) and, when the
+ * caller left it 0, v->time_ns (now).
+ */
+int bk_store_commit(struct bk_store *s, struct bk_pending *p,
+		    struct bk_version *v)
+{
+	char name[BKS_OBJECT_HEX + 1];
+	struct timespec now;
+	struct stat st;
+	int err;
+
+	if (!p)
+		return -EINVAL;
+	if (!s || !v || p->fd < 0 || !bks_object_valid(p->object) ||
+	    !version_ok(v)) {
+		bk_store_abort(s, p);
+		return -EINVAL;
+	}
+	tmp_name(p->object, name);
+	if (fsync(p->fd) < 0 || fstat(p->fd, &st) < 0) {
+		err = -errno;
+		goto fail;
+	}
+	close(p->fd);
+	p->fd = -1;
+	err = publish(s, name, p->object);
+	if (err)
+		goto fail;
+
+	snprintf(v->object, sizeof(v->object), "%s", p->object);
+	v->size = (uint64_t)st.st_size;
+	if (v->time_ns == 0) {
+		clock_gettime(CLOCK_REALTIME, &now);
+		v->time_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+	}
+	pthread_mutex_lock(&s->lock);
+	err = bks_insert(s, v);
+	if (!err)
+		s->total += v->size;
+	pthread_mutex_unlock(&s->lock);
+	if (err) {
+		unlinkat(s->objfd, p->object, 0);
+		v->id = 0;
+		v->version = 0;
+	}
+	p->tmp[0] = p->object[0] = '\0';
+	return err;
+
+fail:
+	bk_store_abort(s, p);
+	return err;
+}
+
+int bk_store_open_version(struct bk_store *s, int64_t id, int *fd,
+			  struct bk_version *v)
+{
+	struct bk_version *row;
+	int err;
+
+	if (!s || !fd)
+		return -EINVAL;
+	*fd = -1;
+	row = malloc(sizeof(*row));
+	if (!row)
+		return -ENOMEM;
+	/* Under the lock, so that the object cannot be evicted between the
+	 * lookup and the open; once open, eviction does not affect it. */
+	pthread_mutex_lock(&s->lock);
+	err = bks_get(s, id, row);
+	if (!err) {
+		*fd = openat(s->objfd, row->object,
+			     O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (*fd < 0)
+			err = errno == ENOENT ? -EIO : -errno;
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (!err && v)
+		*v = *row;
+	free(row);
+	return err;
+}

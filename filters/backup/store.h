@@ -1,0 +1,185 @@
+/*
+ * store.h - the backup filter's version store: content files and the
+ * SQLite catalog that describes them.
+ *
+ * One store per volume, in its own directory outside the volume:
+ *
+ *   <dir>/catalog.db      SQLite, WAL journal: one row per version
+ *   <dir>/objects/xx/...  one file per version's content (never modified)
+ *   <dir>/tmp/...         content being written; deleted at open
+ *
+ * A version becomes visible in three steps: its content is written to a
+ * file in tmp/ and fsync'ed, renamed into objects/ (and objects/xx
+ * fsync'ed), then its catalog row is inserted.  Eviction deletes the row
+ * first, then the file.  So a crash at any moment leaves at worst a file in
+ * tmp/ or an object without a row, both removed by bk_store_open; a row
+ * never points at missing or partial content (bk_store_open also drops a
+ * row whose object is gone, e.g. deleted by hand, and says so).
+ *
+ * Thread safety: every function may be called from any thread at once; the
+ * store serialises its catalog access internally.
+ *
+ * Errors are negative errno values (0 = success) unless stated otherwise.
+ */
+#ifndef ALTITUDE_BACKUP_STORE_H
+#define ALTITUDE_BACKUP_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define BK_PATH_MAX 4096
+#define BK_OBJECT_MAX 64
+#define BK_COMM_MAX 16
+
+/* Why a version was kept (the change that was about to happen). */
+enum bk_reason {
+	BK_REASON_WRITE = 1, /* first write of an open/modify cycle */
+	BK_REASON_TRUNCATE = 2, /* O_TRUNC / superseding open */
+	BK_REASON_SETSIZE = 3, /* truncate(2), ftruncate(2), fallocate size */
+	BK_REASON_DELETE = 4, /* unlink: the last content */
+	BK_REASON_REPLACE = 5, /* rename or link over an existing file */
+	BK_REASON_MANUAL = 6, /* kept on request (tests, tools) */
+};
+
+/* How the content was stored. */
+enum bk_method {
+	BK_METHOD_CLONE = 1, /* reflink (FICLONE): shares blocks */
+	BK_METHOD_COPY = 2, /* copied bytes */
+};
+
+struct bk_version {
+	int64_t id; /* catalog row id: unique in this store, never reused */
+	char path[BK_PATH_MAX]; /* volume-relative, "/dir/file" */
+	uint64_t file_id; /* inode number of the file at version time */
+	int64_t version; /* 1, 2, 3 ... per path (max existing + 1) */
+	int64_t time_ns; /* when the version was kept, CLOCK_REALTIME */
+	uint64_t size; /* content bytes */
+	uint32_t reason; /* enum bk_reason */
+	uint32_t method; /* enum bk_method */
+	uint32_t pid; /* process whose change caused it (0: unknown) */
+	char comm[BK_COMM_MAX]; /* its name (/proc/PID/comm), "" unknown */
+	uint32_t uid; /* user whose change caused it */
+	uint32_t owner_uid, owner_gid, mode; /* the file's, at version time */
+	int64_t atime_ns, mtime_ns; /* the file's times, at version time */
+	char object[BK_OBJECT_MAX]; /* content file, relative to objects/ */
+};
+
+/* Limits read from the filter's Parameters; 0 means "no limit". */
+struct bk_policy {
+	uint64_t max_file_size; /* files larger than this are not versioned */
+	uint32_t max_versions; /* per path: older ones evicted */
+	int64_t max_age_ns; /* versions older than this evicted */
+	uint64_t max_store_bytes; /* sum of sizes: oldest evicted first */
+	/* Include / exclude: fnmatch(3) patterns (FNM_PATHNAME off, so '*'
+	 * crosses '/') matched against the volume-relative path; a pattern
+	 * without '/' matches the last component only.  A path is versioned
+	 * when it matches an include pattern (or there are none) and no
+	 * exclude pattern. */
+	char **include;
+	size_t n_include;
+	char **exclude;
+	size_t n_exclude;
+};
+
+/* true when path (volume-relative) is versioned under policy p. */
+bool bk_policy_wants(const struct bk_policy *p, const char *path);
+/* Frees the pattern arrays (not p itself). */
+void bk_policy_clear(struct bk_policy *p);
+
+struct bk_store;
+
+/* Totals of one store. */
+struct bk_usage {
+	uint64_t versions; /* rows */
+	uint64_t bytes; /* sum of sizes (clones counted at full size) */
+	uint64_t disk_bytes; /* st_blocks * 512 of objects/ (what it takes) */
+	uint64_t paths; /* distinct paths */
+	int64_t oldest_ns, newest_ns; /* 0 when empty */
+};
+
+/*
+ * Opens (creating if needed, mode 0700) the store in dir and recovers it:
+ * removes tmp/ leftovers, objects without a row, rows without an object.
+ * *recovered (may be NULL) gets the number of items removed.
+ */
+int bk_store_open(const char *dir, struct bk_store **out, unsigned *recovered);
+void bk_store_close(struct bk_store *s);
+const char *bk_store_dir(const struct bk_store *s);
+
+/* Content being written: a file in tmp/ open O_RDWR. */
+struct bk_pending {
+	int fd;
+	char tmp[BK_PATH_MAX]; /* its path */
+	char object[BK_OBJECT_MAX]; /* the name it will get in objects/ */
+};
+
+/* Creates the temporary content file (p->fd open for writing). */
+int bk_store_begin(struct bk_store *s, struct bk_pending *p);
+/*
+ * Makes the content durable and visible: fsync p->fd, rename into
+ * objects/, fsync the directory, then insert v's row (v->object is set
+ * from p; v->id and v->version are assigned and written back).  p->fd is
+ * closed in every case.  On failure nothing of p remains.
+ */
+int bk_store_commit(struct bk_store *s, struct bk_pending *p,
+		    struct bk_version *v);
+/* Drops p (closes and unlinks the temporary file). */
+void bk_store_abort(struct bk_store *s, struct bk_pending *p);
+
+/* Opens the content of version id read-only (*fd), fills *v if not NULL.
+ * -ENOENT when there is no such version. */
+int bk_store_open_version(struct bk_store *s, int64_t id, int *fd,
+			  struct bk_version *v);
+/* Fills *v for version id; -ENOENT if none. */
+int bk_store_get(struct bk_store *s, int64_t id, struct bk_version *v);
+
+/*
+ * Calls fn for each version of path (exact match), oldest first, with
+ * id > after; stops when fn returns non-zero (that value is returned) or
+ * after max calls (0 = no maximum).  Returns 0 at the end.
+ */
+typedef int (*bk_version_fn)(const struct bk_version *v, void *arg);
+int bk_store_list(struct bk_store *s, const char *path, int64_t after,
+		  unsigned max, bk_version_fn fn, void *arg);
+/*
+ * Deleted files under dir ("/" = the whole volume; dir itself excluded):
+ * for each path below dir whose newest version has reason
+ * BK_REASON_DELETE, calls fn with that newest version, ordered by id, with
+ * id > after; same stopping rules.  The caller checks whether the path
+ * exists again.
+ */
+int bk_store_list_deleted(struct bk_store *s, const char *dir, int64_t after,
+			  unsigned max, bk_version_fn fn, void *arg);
+
+/* Deletes version id (row, then content file). -ENOENT if none. */
+int bk_store_delete(struct bk_store *s, int64_t id);
+
+/*
+ * Applies p's limits at time now_ns: for each path keeps the newest
+ * max_versions, drops versions older than max_age_ns, then the oldest
+ * versions (by time, whole store) until the sum of sizes is at most
+ * max_store_bytes - reserve.  *evicted and *freed (may be NULL) get the
+ * number of versions and bytes dropped.
+ */
+int bk_store_enforce(struct bk_store *s, const struct bk_policy *p,
+		     int64_t now_ns, uint64_t reserve, uint64_t *evicted,
+		     uint64_t *freed);
+
+/*
+ * The cheap form for the write path, called after each commit: applies
+ * max_versions and max_age_ns to path only, then the store-size limit
+ * (from a running total kept in memory, so it costs nothing while the
+ * store is under its limit).  Same outputs as bk_store_enforce.
+ */
+int bk_store_trim(struct bk_store *s, const struct bk_policy *p,
+		  const char *path, int64_t now_ns, uint64_t reserve,
+		  uint64_t *evicted, uint64_t *freed);
+
+int bk_store_usage(struct bk_store *s, struct bk_usage *u);
+
+/* The running total of version sizes (what max_store_bytes limits). */
+uint64_t bk_store_bytes(struct bk_store *s);
+
+#endif /* ALTITUDE_BACKUP_STORE_H */

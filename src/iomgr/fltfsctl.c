@@ -1,0 +1,165 @@
+/*
+ * fltfsctl.c - FltFsControlFile: a file system control request issued by
+ * a filter, seen by the instances below it, answered by the back end.
+ *
+ * The back end answers FSCTL_LX_COPY_TO_DESCRIPTOR (a file's content into
+ * a descriptor outside the volume, shared blocks when possible): what a
+ * backup filter needs to keep a version without reading it through a
+ * buffer.
+ */
+#include "iomgr/fltio.h"
+#include "rtl/rtl.h"
+
+#include <errno.h>
+#include <linux/fs.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Plain copy of src[0, size) to dst[0, size). */
+static int fsctl_copy(int src, int dst, off_t size, LONGLONG *done)
+{
+	off_t in = 0, out = 0;
+	char *buf = NULL;
+
+	*done = 0;
+	while (in < size) {
+		ssize_t n = copy_file_range(src, &in, dst, &out,
+					    (size_t)(size - in), 0);
+
+		if (n < 0 && (errno == EXDEV || errno == EINVAL ||
+			      errno == EOPNOTSUPP || errno == ENOSYS))
+			break; /* fall back to read/write below */
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break; /* the file shrank meanwhile */
+		*done += n;
+	}
+	if (in >= size || *done == size)
+		return 0;
+	buf = malloc(1 << 20);
+	if (!buf)
+		return -ENOMEM;
+	while (in < size) {
+		ssize_t n = pread(src, buf, 1 << 20, in), w = 0;
+
+		if (n < 0) {
+			free(buf);
+			return -errno;
+		}
+		if (n == 0)
+			break;
+		while (w < n) {
+			ssize_t k = pwrite(dst, buf + w, (size_t)(n - w), out + w);
+
+			if (k < 0) {
+				free(buf);
+				return -errno;
+			}
+			w += k;
+		}
+		in += n;
+		out += n;
+		*done += n;
+	}
+	free(buf);
+	return 0;
+}
+
+static int fsctl_copy_to_fd(int src, const LX_COPY_TO_DESCRIPTOR_INPUT *in,
+			    LX_COPY_TO_DESCRIPTOR_OUTPUT *out)
+{
+	struct stat st;
+	int err;
+
+	if (fstat(src, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
+	if (ftruncate(in->TargetDescriptor, 0) < 0)
+		return -errno;
+	if (!(in->Flags & LX_COPY_NO_CLONE)) {
+		if (ioctl(in->TargetDescriptor, FICLONE, src) == 0) {
+			out->Method = LX_COPY_METHOD_CLONE;
+			out->BytesCopied.QuadPart = st.st_size;
+			return 0;
+		}
+		err = -errno;
+		if (in->Flags & LX_COPY_CLONE_ONLY)
+			return err == -EXDEV || err == -EINVAL || err == -ENOTTY
+				       ? -EOPNOTSUPP
+				       : err;
+	}
+	out->Method = LX_COPY_METHOD_COPY;
+	err = fsctl_copy(src, in->TargetDescriptor, st.st_size,
+			 &out->BytesCopied.QuadPart);
+	if (!err && ftruncate(in->TargetDescriptor, out->BytesCopied.QuadPart) < 0)
+		err = -errno;
+	return err;
+}
+
+NTSTATUS FLTAPI FltFsControlFile(PFLT_INSTANCE Instance, PFILE_OBJECT FileObject,
+				 ULONG FsControlCode, PVOID InputBuffer,
+				 ULONG InputBufferLength, PVOID OutputBuffer,
+				 ULONG OutputBufferLength, PULONG LengthReturned)
+{
+	struct fm_instance *inst = (struct fm_instance *)Instance;
+	PFLT_PARAMETERS p;
+	struct fio_op op;
+	NTSTATUS st;
+
+	if (LengthReturned)
+		*LengthReturned = 0;
+	if (!fio_inst_ok(Instance) || !FileObject ||
+	    (!InputBuffer && InputBufferLength) ||
+	    (!OutputBuffer && OutputBufferLength))
+		return STATUS_INVALID_PARAMETER;
+	fio_begin(&op, inst, IRP_MJ_FILE_SYSTEM_CONTROL, IRP_MN_USER_FS_REQUEST,
+		  FileObject);
+	p = &op.fm.iopb.Parameters;
+	p->FileSystemControl.Buffered.FsControlCode = FsControlCode;
+	p->FileSystemControl.Buffered.InputBufferLength = InputBufferLength;
+	p->FileSystemControl.Buffered.OutputBufferLength = OutputBufferLength;
+	/* METHOD_BUFFERED: one buffer, input in, output out. */
+	p->FileSystemControl.Buffered.SystemBuffer = InputBuffer;
+	if (fio_pre(&op)) {
+		ULONG code = p->FileSystemControl.Buffered.FsControlCode;
+
+		if (code != FSCTL_LX_COPY_TO_DESCRIPTOR) {
+			op.fm.data.IoStatus.Status = STATUS_INVALID_DEVICE_REQUEST;
+			op.fm.data.IoStatus.Information = 0;
+		} else if (p->FileSystemControl.Buffered.InputBufferLength <
+				   sizeof(LX_COPY_TO_DESCRIPTOR_INPUT) ||
+			   OutputBufferLength < sizeof(LX_COPY_TO_DESCRIPTOR_OUTPUT)) {
+			op.fm.data.IoStatus.Status = STATUS_BUFFER_TOO_SMALL;
+			op.fm.data.IoStatus.Information = 0;
+		} else {
+			LX_COPY_TO_DESCRIPTOR_INPUT in;
+			LX_COPY_TO_DESCRIPTOR_OUTPUT out = { 0 };
+			bool temp;
+			int fd, err;
+
+			memcpy(&in, p->FileSystemControl.Buffered.SystemBuffer,
+			       sizeof(in));
+			fd = fio_fd(fio_vol(inst), FileObject, O_RDONLY, &temp);
+			if (fd < 0) {
+				err = fd;
+			} else {
+				err = fsctl_copy_to_fd(fd, &in, &out);
+				if (temp)
+					close(fd);
+			}
+			if (!err)
+				memcpy(OutputBuffer, &out, sizeof(out));
+			fio_done(&op, err, err ? 0 : sizeof(out));
+			if (err == -EOPNOTSUPP)
+				op.fm.data.IoStatus.Status = STATUS_NOT_SUPPORTED;
+		}
+	}
+	st = fio_end(&op);
+	if (NT_SUCCESS(st) && LengthReturned)
+		*LengthReturned = (ULONG)op.fm.data.IoStatus.Information;
+	return st;
+}

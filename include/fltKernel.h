@@ -770,14 +770,11 @@ NTSYSAPI NTSTATUS FLTAPI FltQueueGenericWorkItem(
 	PFLT_GENERIC_WORKITEM_ROUTINE WorkerRoutine, WORK_QUEUE_TYPE QueueType,
 	PVOID Context);
 /*
- * Deferred I/O work items.  On Windows the worker routine continues an
- * operation its pre callback pended (FLT_PREOP_PENDING) and completes it
- * with FltCompletePendedPreOperation.  Altitude does not pend operations
- * yet, so FltQueueDeferredIoWorkItem never queues: it returns
- * STATUS_FLT_NOT_SAFE_TO_POST_OPERATION, the status Windows gives when an
- * operation cannot be posted, and the filter does the work in its callback
- * as a portable filter already must for that status.  Allocation and free
- * work.
+ * Deferred I/O work items: a pre callback queues one and returns
+ * FLT_PREOP_PENDING; the routine runs on a worker thread with the callback
+ * data and completes the operation with FltCompletePendedPreOperation.
+ * Paging I/O cannot be posted: STATUS_FLT_NOT_SAFE_TO_POST_OPERATION, and
+ * the filter does the work in its callback.
  */
 typedef struct _FLT_DEFERRED_IO_WORKITEM *PFLT_DEFERRED_IO_WORKITEM;
 typedef VOID FLTAPI FLT_DEFERRED_IO_WORKITEM_ROUTINE(

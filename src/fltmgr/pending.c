@@ -41,33 +41,48 @@ long fm_pending_count(void)
 	return atomic_load(&fm_pending);
 }
 
+/*
+ * pend_word: 0 pended, nobody waiting yet; 1 completed; 2 the delivering
+ * thread sleeps on it.  A completion that finds no sleeper (the filter
+ * completed from inside its callback, or before the thread got here) makes
+ * no system call.
+ */
 static void fm_futex_wait(_Atomic int *word)
 {
-	while (!atomic_load_explicit(word, memory_order_acquire))
-		syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
+	int expect = 0;
+
+	if (!atomic_compare_exchange_strong_explicit(word, &expect, 2,
+						     memory_order_acq_rel,
+						     memory_order_acquire))
+		return; /* already completed */
+	while (atomic_load_explicit(word, memory_order_acquire) == 2)
+		syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, 2, NULL, NULL, 0);
 }
 
 static void fm_futex_wake(_Atomic int *word)
 {
-	atomic_store_explicit(word, 1, memory_order_release);
-	syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+	if (atomic_exchange_explicit(word, 1, memory_order_acq_rel) == 2)
+		syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 }
 
 /* Parks the calling thread until the filter completes op. */
 static void fm_op_park(struct fm_op_ctx *op)
 {
-	atomic_fetch_add(&fm_pending, 1);
-	if (op->on_pend)
+	if (op->on_pend) {
+		atomic_fetch_add(&fm_pending, 1);
 		op->on_pend(op, true);
-	fm_futex_wait(&op->pend_word);
-	/* After this no cancel routine runs for op any more. */
-	if (op->on_pend)
+		fm_futex_wait(&op->pend_word);
+		/* Waits for a cancel in progress: none runs after this. */
 		op->on_pend(op, false);
-	pthread_mutex_lock(&fm_cancel_lock);
+		atomic_fetch_sub(&fm_pending, 1);
+	} else {
+		/* Nothing cancels it (filter-initiated I/O, tests). */
+		atomic_fetch_add(&fm_pending, 1);
+		fm_futex_wait(&op->pend_word);
+		atomic_fetch_sub(&fm_pending, 1);
+	}
 	op->cancel_routine = NULL;
-	pthread_mutex_unlock(&fm_cancel_lock);
 	atomic_store_explicit(&op->pend_word, 0, memory_order_relaxed);
-	atomic_fetch_sub(&fm_pending, 1);
 }
 
 FLT_PREOP_CALLBACK_STATUS fm_op_wait_pre(struct fm_op_ctx *op,

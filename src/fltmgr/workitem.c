@@ -174,23 +174,36 @@ VOID FLTAPI FltFreePoolAlignedWithTag(PFLT_INSTANCE Instance, PVOID Buffer,
 /* ---- Deferred I/O work items ---- */
 
 /*
- * A deferred I/O work item continues an operation its pre callback pended.
- * Operations are not pended yet (FLT_PREOP_PENDING is refused), so queueing
- * one always reports STATUS_FLT_NOT_SAFE_TO_POST_OPERATION, which a filter
- * must already handle on Windows by doing the work in its callback.
+ * A deferred I/O work item continues an operation its pre callback pended
+ * (FLT_PREOP_PENDING) on a worker thread: the routine gets the callback
+ * data and completes it with FltCompletePendedPreOperation.  It rides on
+ * a generic work item queued against the operation's instance, so detach
+ * and unload wait for it.  Paging I/O cannot be posted
+ * (STATUS_FLT_NOT_SAFE_TO_POST_OPERATION), as on Windows: the filter does
+ * the work in its callback instead.
  */
 #define FM_DEFERRED_MAGIC 0x44464552u /* "DFER" */
 
 struct _FLT_DEFERRED_IO_WORKITEM {
 	uint32_t magic;
+	PFLT_GENERIC_WORKITEM generic;
+	PFLT_CALLBACK_DATA data;
+	PFLT_DEFERRED_IO_WORKITEM_ROUTINE routine;
+	PVOID context;
 };
 
 PFLT_DEFERRED_IO_WORKITEM FLTAPI FltAllocateDeferredIoWorkItem(void)
 {
 	struct _FLT_DEFERRED_IO_WORKITEM *w = calloc(1, sizeof(*w));
 
-	if (w)
-		w->magic = FM_DEFERRED_MAGIC;
+	if (!w)
+		return NULL;
+	w->generic = FltAllocateGenericWorkItem();
+	if (!w->generic) {
+		free(w);
+		return NULL;
+	}
+	w->magic = FM_DEFERRED_MAGIC;
 	return w;
 }
 
@@ -199,7 +212,19 @@ VOID FLTAPI FltFreeDeferredIoWorkItem(PFLT_DEFERRED_IO_WORKITEM FltWorkItem)
 	if (!FltWorkItem || FltWorkItem->magic != FM_DEFERRED_MAGIC)
 		return;
 	FltWorkItem->magic = 0;
+	FltFreeGenericWorkItem(FltWorkItem->generic);
 	free(FltWorkItem);
+}
+
+static VOID FLTAPI fm_deferred_run(PFLT_GENERIC_WORKITEM generic, PVOID object,
+				   PVOID context)
+{
+	struct _FLT_DEFERRED_IO_WORKITEM *w = context;
+
+	(void)generic;
+	(void)object;
+	/* The routine usually frees the item: read everything first. */
+	w->routine(w, w->data, w->context);
 }
 
 NTSTATUS FLTAPI FltQueueDeferredIoWorkItem(
@@ -207,10 +232,18 @@ NTSTATUS FLTAPI FltQueueDeferredIoWorkItem(
 	PFLT_DEFERRED_IO_WORKITEM_ROUTINE WorkerRoutine,
 	WORK_QUEUE_TYPE QueueType, PVOID Context)
 {
-	(void)QueueType;
-	(void)Context;
+	PFLT_INSTANCE inst;
+
 	if (!FltWorkItem || FltWorkItem->magic != FM_DEFERRED_MAGIC || !Data ||
 	    !WorkerRoutine)
 		return STATUS_INVALID_PARAMETER;
-	return STATUS_FLT_NOT_SAFE_TO_POST_OPERATION;
+	inst = Data->Iopb ? Data->Iopb->TargetInstance : NULL;
+	if (!inst || !FLT_IS_IRP_OPERATION(Data) ||
+	    (Data->Iopb->IrpFlags & IRP_PAGING_IO))
+		return STATUS_FLT_NOT_SAFE_TO_POST_OPERATION;
+	FltWorkItem->data = Data;
+	FltWorkItem->routine = WorkerRoutine;
+	FltWorkItem->context = Context;
+	return FltQueueGenericWorkItem(FltWorkItem->generic, inst, fm_deferred_run,
+				       QueueType, FltWorkItem);
 }

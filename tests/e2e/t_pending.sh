@@ -13,19 +13,26 @@ PLOG=$T/pend.log
 
 for i in $(seq 1000); do : >"$VOL/q-$i"; done
 for i in $(seq 10); do : >"$VOL/slow-p$i"; done
-: >"$VOL/slow-1"; : >"$VOL/held-1"; : >"$VOL/safe-1"; : >"$VOL/other"
+: >"$VOL/slow-1"; : >"$VOL/defer-1"; : >"$VOL/held-1"; : >"$VOL/safe-1"; : >"$VOL/other"
 echo data >"$VOL/q-sig"
 
 # ---- Delayed completion from a worker thread ------------------------------------
 
 start_daemon -f "$PEND@370100=pend" -p pend.Match=slow- -p pend.PostMatch=held- \
-	-p pend.SafeMatch=safe- -p pend.DelayMs=dword:400 -p pend.LogFile="$PLOG"
+	-p pend.SafeMatch=safe- -p pend.DeferredMatch=defer- -p pend.DelayMs=dword:400 \
+	-p pend.LogFile="$PLOG"
 t0=$(date +%s%N)
 check "an open pended for 400 ms succeeds" cat "$VOL/slow-1"
 ms=$((($(date +%s%N) - t0) / 1000000))
 check "... and took at least the delay (${ms} ms)" test "$ms" -ge 380
 check_match "the filter pended it and completed it from its worker" \
 	'^completed slow-1 allow$' "$(cat "$PLOG")"
+t0=$(date +%s%N)
+check "an open pended with a deferred I/O work item succeeds" cat "$VOL/defer-1"
+ms=$((($(date +%s%N) - t0) / 1000000))
+check "... after the work item's delay (${ms} ms)" test "$ms" -ge 380
+check_match "FltQueueDeferredIoWorkItem queued it" '^deferred defer-1$' "$(cat "$PLOG")"
+check_match "... and its routine completed it" '^completed defer-1 allow$' "$(cat "$PLOG")"
 t0=$(date +%s%N)
 check "an open held in post-create for 400 ms succeeds" cat "$VOL/held-1"
 ms=$((($(date +%s%N) - t0) / 1000000))

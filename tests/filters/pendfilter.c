@@ -14,6 +14,8 @@
  * The verdict is Verdict: "allow" (FLT_PREOP_SUCCESS_WITH_CALLBACK) or
  * "deny" (FLT_PREOP_COMPLETE with STATUS_ACCESS_DENIED).
  *
+ * A create whose name starts with DeferredMatch is pended with a deferred
+ * I/O work item (FltQueueDeferredIoWorkItem) completed after DelayMs.
  * A create whose name starts with PostMatch is held in post-create
  * (FLT_POSTOP_MORE_PROCESSING_REQUIRED) and released by a work item after
  * DelayMs; one starting with SafeMatch goes through
@@ -42,6 +44,7 @@ static struct {
 	PFLT_FILTER filter;
 	int log_fd;
 	char match[PF_STR], release[PF_STR], post_match[PF_STR], safe_match[PF_STR];
+	char deferred_match[PF_STR];
 	ULONG delay_ms;
 	BOOLEAN deny;
 	/* The cancel-safe queue (one, for the one volume the tests use). */
@@ -206,6 +209,15 @@ static VOID FLTAPI pf_delayed(PFLT_GENERIC_WORKITEM item, PVOID obj, PVOID ctx)
 	FltFreeGenericWorkItem(item);
 }
 
+static VOID FLTAPI pf_deferred(PFLT_DEFERRED_IO_WORKITEM item, PFLT_CALLBACK_DATA Data,
+				PVOID ctx)
+{
+	UNREFERENCED_PARAMETER(ctx);
+	pf_sleep_ms(pf.delay_ms);
+	FltFreeDeferredIoWorkItem(item);
+	pf_complete(Data);
+}
+
 static VOID FLTAPI pf_post_release(PFLT_GENERIC_WORKITEM item, PVOID obj, PVOID ctx)
 {
 	char name[PF_STR];
@@ -233,6 +245,21 @@ pf_pre_create(PFLT_CALLBACK_DATA Data, PCFLT_RELATED_OBJECTS FltObjects,
 	if (pf_starts(name, pf.release)) {
 		pf_log("released %ld", (long)pf_drain());
 		return FLT_PREOP_SUCCESS_WITH_CALLBACK;
+	}
+	if (pf_starts(name, pf.deferred_match)) {
+		PFLT_DEFERRED_IO_WORKITEM item = FltAllocateDeferredIoWorkItem();
+
+		if (!item)
+			return FLT_PREOP_SUCCESS_WITH_CALLBACK;
+		st = FltQueueDeferredIoWorkItem(item, Data, pf_deferred,
+						DelayedWorkQueue, NULL);
+		if (!NT_SUCCESS(st)) {
+			pf_log("not-deferred %s 0x%08X", name, (unsigned)st);
+			FltFreeDeferredIoWorkItem(item);
+			return FLT_PREOP_SUCCESS_WITH_CALLBACK;
+		}
+		pf_log("deferred %s", name);
+		return FLT_PREOP_PENDING;
 	}
 	if (!pf_starts(name, pf.match))
 		return FLT_PREOP_SUCCESS_WITH_CALLBACK;
@@ -440,6 +467,8 @@ static void pf_parameters(PUNICODE_STRING RegistryPath)
 		pf_sz(key, L"Release", pf.release, sizeof(pf.release));
 		pf_sz(key, L"PostMatch", pf.post_match, sizeof(pf.post_match));
 		pf_sz(key, L"SafeMatch", pf.safe_match, sizeof(pf.safe_match));
+		pf_sz(key, L"DeferredMatch", pf.deferred_match,
+		      sizeof(pf.deferred_match));
 		pf_sz(key, L"Verdict", verdict, sizeof(verdict));
 		pf_sz(key, L"LogFile", log, sizeof(log));
 		pf_dword(key, L"DelayMs", &pf.delay_ms);

@@ -960,8 +960,19 @@ typedef struct _LX_COPY_TO_DESCRIPTOR_INPUT {
 } LX_COPY_TO_DESCRIPTOR_INPUT, *PLX_COPY_TO_DESCRIPTOR_INPUT;
 typedef struct _LX_COPY_TO_DESCRIPTOR_OUTPUT {
 	ULONG Method; /* LX_COPY_METHOD_* */
-	ULONG Reserved;
+	/* The source did not change while it was copied (same size, change
+	 * and modification times before and after; a copy that raced a
+	 * writer is retried up to 5 times before this says FALSE). */
+	ULONG Consistent;
 	LARGE_INTEGER BytesCopied;
+	/* The source as copied, with full precision: times in ns since
+	 * 1970-01-01 UTC, mode, owner. */
+	LARGE_INTEGER SourceLastAccessTimeNs;
+	LARGE_INTEGER SourceLastWriteTimeNs;
+	ULONG SourceMode;
+	ULONG SourceUid;
+	ULONG SourceGid;
+	ULONG Reserved;
 } LX_COPY_TO_DESCRIPTOR_OUTPUT, *PLX_COPY_TO_DESCRIPTOR_OUTPUT;
 
 /* ==== Pended operations (docs/pending.md) ================================= */

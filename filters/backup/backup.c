@@ -59,12 +59,12 @@ typedef struct _BK_INSTANCE_CONTEXT {
 	struct bk_volume *Volume;
 } BK_INSTANCE_CONTEXT, *PBK_INSTANCE_CONTEXT;
 
-/* Stream context: the open/modify cycle of one file. */
-typedef struct _BK_STREAM_CONTEXT {
+/* Stream handle context: the open/modify cycle of one open file (file
+ * object), from its CREATE to its CLEANUP and CLOSE. */
+typedef struct _BK_HANDLE_CONTEXT {
 	pthread_mutex_t Lock;
-	LONG Opens; /* handles opened through the volume, not yet cleaned up */
 	BOOLEAN Kept; /* this cycle's version is kept (or nothing to keep) */
-} BK_STREAM_CONTEXT, *PBK_STREAM_CONTEXT;
+} BK_HANDLE_CONTEXT, *PBK_HANDLE_CONTEXT;
 
 static VOID FLTAPI bk_context_cleanup(PFLT_CONTEXT Context,
 				      FLT_CONTEXT_TYPE ContextType)
@@ -74,43 +74,48 @@ static VOID FLTAPI bk_context_cleanup(PFLT_CONTEXT Context,
 
 		if (ic->Volume)
 			bk_volume_put(ic->Volume);
-	} else if (ContextType == FLT_STREAM_CONTEXT) {
-		PBK_STREAM_CONTEXT sc = Context;
+	} else if (ContextType == FLT_STREAMHANDLE_CONTEXT) {
+		PBK_HANDLE_CONTEXT hc = Context;
 
-		pthread_mutex_destroy(&sc->Lock);
+		pthread_mutex_destroy(&hc->Lock);
 	}
 }
 
 static const FLT_CONTEXT_REGISTRATION bk_contexts[] = {
 	{ FLT_INSTANCE_CONTEXT, 0, bk_context_cleanup,
 	  sizeof(BK_INSTANCE_CONTEXT), BK_TAG },
-	{ FLT_STREAM_CONTEXT, 0, bk_context_cleanup, sizeof(BK_STREAM_CONTEXT),
-	  BK_TAG },
+	{ FLT_STREAMHANDLE_CONTEXT, 0, bk_context_cleanup,
+	  sizeof(BK_HANDLE_CONTEXT), BK_TAG },
 	{ FLT_CONTEXT_END }
 };
 
-/* The stream context of fo, created if Create and fo has none. */
-static PBK_STREAM_CONTEXT bk_stream(PFLT_INSTANCE Instance, PFILE_OBJECT fo,
+/* The handle context of fo, created if Create and fo has none. */
+static PBK_HANDLE_CONTEXT bk_handle(PFLT_INSTANCE Instance, PFILE_OBJECT fo,
 				    BOOLEAN Create)
 {
-	PBK_STREAM_CONTEXT sc = NULL, old = NULL;
+	PBK_HANDLE_CONTEXT hc = NULL, old = NULL;
 	NTSTATUS st;
 
-	st = FltGetStreamContext(Instance, fo, (PFLT_CONTEXT *)&sc);
+	st = FltGetStreamHandleContext(Instance, fo, (PFLT_CONTEXT *)&hc);
 	if (NT_SUCCESS(st) || !Create)
-		return NT_SUCCESS(st) ? sc : NULL;
-	st = FltAllocateContext(bk.filter, FLT_STREAM_CONTEXT, sizeof(*sc),
-				NonPagedPool, (PFLT_CONTEXT *)&sc);
+		return NT_SUCCESS(st) ? hc : NULL;
+	st = FltAllocateContext(bk.filter, FLT_STREAMHANDLE_CONTEXT, sizeof(*hc),
+				NonPagedPool, (PFLT_CONTEXT *)&hc);
 	if (!NT_SUCCESS(st))
 		return NULL;
-	memset(sc, 0, sizeof(*sc));
-	pthread_mutex_init(&sc->Lock, NULL);
-	st = FltSetStreamContext(Instance, fo, FLT_SET_CONTEXT_KEEP_IF_EXISTS, sc,
-				 (PFLT_CONTEXT *)&old);
-	FltReleaseContext(sc);
-	if (st == STATUS_FLT_CONTEXT_ALREADY_DEFINED)
+	memset(hc, 0, sizeof(*hc));
+	pthread_mutex_init(&hc->Lock, NULL);
+	st = FltSetStreamHandleContext(Instance, fo, FLT_SET_CONTEXT_KEEP_IF_EXISTS,
+				       hc, (PFLT_CONTEXT *)&old);
+	if (st == STATUS_FLT_CONTEXT_ALREADY_DEFINED) {
+		FltReleaseContext(hc);
 		return old;
-	return NT_SUCCESS(st) ? (FltReferenceContext(sc), sc) : NULL;
+	}
+	if (!NT_SUCCESS(st)) {
+		FltReleaseContext(hc);
+		return NULL;
+	}
+	return hc; /* the allocation's reference is the caller's */
 }
 
 static struct bk_volume *bk_volume_of(PFLT_INSTANCE Instance)
@@ -356,10 +361,10 @@ static void bk_comm(uint32_t pid, char *out)
 /* The content of fo into fd: raw copy below the filter, or read/write when
  * a lower filter refuses it. */
 static NTSTATUS bk_copy(PFLT_INSTANCE Instance, PFILE_OBJECT fo, int fd,
-			uint64_t size, uint32_t *method)
+			LX_COPY_TO_DESCRIPTOR_OUTPUT *outp, uint32_t *method)
 {
 	LX_COPY_TO_DESCRIPTOR_INPUT in = { .TargetDescriptor = fd };
-	LX_COPY_TO_DESCRIPTOR_OUTPUT out;
+	LX_COPY_TO_DESCRIPTOR_OUTPUT out = { 0 };
 	LARGE_INTEGER off;
 	ULONG got = 0;
 	char *buf;
@@ -374,6 +379,7 @@ static NTSTATUS bk_copy(PFLT_INSTANCE Instance, PFILE_OBJECT fo, int fd,
 		atomic_fetch_add(out.Method == LX_COPY_METHOD_CLONE ? &bk.stats.cloned
 								    : &bk.stats.copied,
 				 1);
+		*outp = out;
 		return STATUS_SUCCESS;
 	}
 	if (st != STATUS_INVALID_DEVICE_REQUEST || bk.clone_only)
@@ -404,7 +410,8 @@ static NTSTATUS bk_copy(PFLT_INSTANCE Instance, PFILE_OBJECT fo, int fd,
 		off.QuadPart += got;
 	}
 	free(buf);
-	(void)size;
+	outp->Consistent = TRUE; /* as far as the lower filter's reads go */
+	outp->BytesCopied = off;
 	*method = BK_METHOD_COPY;
 	atomic_fetch_add(&bk.stats.copied, 1);
 	return st;
@@ -422,6 +429,7 @@ static NTSTATUS bk_keep(struct bk_volume *v, PFLT_INSTANCE Instance,
 			PFLT_CALLBACK_DATA Data)
 {
 	FILE_STAT_LX_INFORMATION sx;
+	LX_COPY_TO_DESCRIPTOR_OUTPUT out = { 0 };
 	struct bk_version *ver;
 	struct bk_pending p;
 	ULONG uid = 0, gid = 0;
@@ -474,8 +482,17 @@ static NTSTATUS bk_keep(struct bk_volume *v, PFLT_INSTANCE Instance,
 		free(ver);
 		return STATUS_SUCCESS;
 	}
-	st = bk_copy(Instance, fo, p.fd, (uint64_t)sx.EndOfFile.QuadPart,
-		     &ver->method);
+	st = bk_copy(Instance, fo, p.fd, &out, &ver->method);
+	if (NT_SUCCESS(st) && out.BytesCopied.QuadPart <= 0) {
+		/* Emptied meanwhile (another program truncated it): nothing
+		 * to keep. */
+		bk_store_abort(v->store, &p);
+		free(ver);
+		return STATUS_SUCCESS;
+	}
+	if (NT_SUCCESS(st) && !out.Consistent)
+		DbgPrint("backup: %s kept changing while it was copied; the version may mix old and new bytes\n",
+			 rel);
 	if (!NT_SUCCESS(st)) {
 		DbgPrint("backup: %s: copying the content failed (0x%08X)\n", rel,
 			 (unsigned)st);
@@ -487,12 +504,7 @@ static NTSTATUS bk_keep(struct bk_volume *v, PFLT_INSTANCE Instance,
 	snprintf(ver->path, sizeof(ver->path), "%s", rel);
 	ver->file_id = (uint64_t)sx.FileId.QuadPart;
 	ver->time_ns = bk_now_ns();
-	{
-		struct stat st2;
-
-		ver->size = fstat(p.fd, &st2) == 0 ? (uint64_t)st2.st_size
-						   : (uint64_t)sx.EndOfFile.QuadPart;
-	}
+	ver->size = (uint64_t)out.BytesCopied.QuadPart;
 	ver->reason = reason;
 	if (Data) {
 		ver->pid = FltGetRequestorProcessId(Data);
@@ -503,8 +515,17 @@ static NTSTATUS bk_keep(struct bk_volume *v, PFLT_INSTANCE Instance,
 	ver->owner_uid = sx.LxUid;
 	ver->owner_gid = sx.LxGid;
 	ver->mode = sx.LxMode;
-	ver->atime_ns = bk_nt_to_ns(sx.LastAccessTime.QuadPart);
-	ver->mtime_ns = bk_nt_to_ns(sx.LastWriteTime.QuadPart);
+	if (out.SourceLastWriteTimeNs.QuadPart) {
+		/* Full precision, as the file system had them when copied. */
+		ver->atime_ns = out.SourceLastAccessTimeNs.QuadPart;
+		ver->mtime_ns = out.SourceLastWriteTimeNs.QuadPart;
+		ver->mode = out.SourceMode;
+		ver->owner_uid = out.SourceUid;
+		ver->owner_gid = out.SourceGid;
+	} else {
+		ver->atime_ns = bk_nt_to_ns(sx.LastAccessTime.QuadPart);
+		ver->mtime_ns = bk_nt_to_ns(sx.LastWriteTime.QuadPart);
+	}
 	err = bk_store_commit(v->store, &p, ver);
 	if (err) {
 		DbgPrint("backup: %s: cannot store the version (%s)\n", rel,
@@ -574,7 +595,7 @@ bk_pre_create(PFLT_CALLBACK_DATA Data, PCFLT_RELATED_OBJECTS FltObjects,
 	if (Data->Iopb->Parameters.Create.Options & FILE_DIRECTORY_FILE)
 		return FLT_PREOP_SUCCESS_NO_CALLBACK;
 	if (!bk_truncating_create(Data))
-		return FLT_PREOP_SUCCESS_WITH_CALLBACK; /* count the open */
+		return FLT_PREOP_SUCCESS_NO_CALLBACK;
 	v = bk_volume_of(FltObjects->Instance);
 	rel = malloc(BK_PATH_MAX);
 	if (v && rel && bk_data_path(Data, rel, BK_PATH_MAX))
@@ -592,24 +613,24 @@ static FLT_POSTOP_CALLBACK_STATUS FLTAPI
 bk_post_create(PFLT_CALLBACK_DATA Data, PCFLT_RELATED_OBJECTS FltObjects,
 	       PVOID CompletionContext, FLT_POST_OPERATION_FLAGS Flags)
 {
-	PBK_STREAM_CONTEXT sc;
+	PBK_HANDLE_CONTEXT hc;
 	BOOLEAN dir = FALSE;
 
-	if ((Flags & FLTFL_POST_OPERATION_DRAINING) ||
+	/* Only a truncating open needs its cycle marked: its version was kept
+	 * in pre-create.  Other opens get their context at the first change. */
+	if (!CompletionContext || (Flags & FLTFL_POST_OPERATION_DRAINING) ||
 	    !NT_SUCCESS(Data->IoStatus.Status))
 		return FLT_POSTOP_FINISHED_PROCESSING;
 	if (NT_SUCCESS(FltIsDirectory(FltObjects->FileObject, FltObjects->Instance,
 				      &dir)) && dir)
 		return FLT_POSTOP_FINISHED_PROCESSING;
-	sc = bk_stream(FltObjects->Instance, FltObjects->FileObject, TRUE);
-	if (!sc)
+	hc = bk_handle(FltObjects->Instance, FltObjects->FileObject, TRUE);
+	if (!hc)
 		return FLT_POSTOP_FINISHED_PROCESSING;
-	pthread_mutex_lock(&sc->Lock);
-	sc->Opens++;
-	if (CompletionContext)
-		sc->Kept = TRUE;
-	pthread_mutex_unlock(&sc->Lock);
-	FltReleaseContext(sc);
+	pthread_mutex_lock(&hc->Lock);
+	hc->Kept = TRUE;
+	pthread_mutex_unlock(&hc->Lock);
+	FltReleaseContext(hc);
 	return FLT_POSTOP_FINISHED_PROCESSING;
 }
 
@@ -617,16 +638,16 @@ bk_post_create(PFLT_CALLBACK_DATA Data, PCFLT_RELATED_OBJECTS FltObjects,
 static NTSTATUS bk_first_change(PFLT_CALLBACK_DATA Data,
 				PCFLT_RELATED_OBJECTS FltObjects, uint32_t reason)
 {
-	PBK_STREAM_CONTEXT sc;
+	PBK_HANDLE_CONTEXT hc;
 	struct bk_volume *v;
 	NTSTATUS st = STATUS_SUCCESS;
 	char *rel;
 
-	sc = bk_stream(FltObjects->Instance, FltObjects->FileObject, TRUE);
-	if (!sc)
+	hc = bk_handle(FltObjects->Instance, FltObjects->FileObject, TRUE);
+	if (!hc)
 		return STATUS_SUCCESS;
-	pthread_mutex_lock(&sc->Lock);
-	if (!sc->Kept) {
+	pthread_mutex_lock(&hc->Lock);
+	if (!hc->Kept) {
 		v = bk_volume_of(FltObjects->Instance);
 		rel = malloc(BK_PATH_MAX);
 		if (v && rel && bk_data_path(Data, rel, BK_PATH_MAX))
@@ -635,10 +656,10 @@ static NTSTATUS bk_first_change(PFLT_CALLBACK_DATA Data,
 		free(rel);
 		bk_volume_put(v);
 		if (st != STATUS_DISK_FULL)
-			sc->Kept = TRUE;
+			hc->Kept = TRUE;
 	}
-	pthread_mutex_unlock(&sc->Lock);
-	FltReleaseContext(sc);
+	pthread_mutex_unlock(&hc->Lock);
+	FltReleaseContext(hc);
 	return st;
 }
 
@@ -666,9 +687,24 @@ bk_pre_set_information(PFLT_CALLBACK_DATA Data, PCFLT_RELATED_OBJECTS FltObjects
 	*CompletionContext = NULL;
 	switch (p->SetFileInformation.FileInformationClass) {
 	case FileEndOfFileInformation:
-	case FileAllocationInformation:
+	case FileAllocationInformation: {
+		FILE_STAT_LX_INFORMATION sx;
+		LONGLONG want = ((PLARGE_INTEGER)p->SetFileInformation.InfoBuffer)->QuadPart;
+
+		/* Only a change of size changes the content; a larger
+		 * allocation changes nothing a program reads. */
+		if (NT_SUCCESS(FltQueryInformationFile(FltObjects->Instance,
+						       FltObjects->FileObject, &sx,
+						       sizeof(sx), FileStatLxInformation,
+						       NULL)) &&
+		    (want == sx.EndOfFile.QuadPart ||
+		     (p->SetFileInformation.FileInformationClass ==
+			      FileAllocationInformation &&
+		      want >= sx.EndOfFile.QuadPart)))
+			break;
 		st = bk_first_change(Data, FltObjects, BK_REASON_SETSIZE);
 		break;
+	}
 	case FileDispositionInformation:
 	case FileDispositionInformationEx: {
 		ULONG flags;
@@ -724,47 +760,17 @@ bk_pre_set_information(PFLT_CALLBACK_DATA Data, PCFLT_RELATED_OBJECTS FltObjects
 	return FLT_PREOP_SUCCESS_NO_CALLBACK;
 }
 
-/* CLEANUP: the handle is closed; the last one ends the cycle. */
+/* CLEANUP and CLOSE end the handle's cycle: its context goes with the
+ * file object.  They are registered so that the stack is the one the
+ * seed's backup design describes and a later version of this filter can
+ * act at the end of a cycle (a deferred copy, a hash). */
 static FLT_PREOP_CALLBACK_STATUS FLTAPI
-bk_pre_cleanup(PFLT_CALLBACK_DATA Data, PCFLT_RELATED_OBJECTS FltObjects,
-	       PVOID *CompletionContext)
+bk_pre_cycle_end(PFLT_CALLBACK_DATA Data, PCFLT_RELATED_OBJECTS FltObjects,
+		 PVOID *CompletionContext)
 {
-	PBK_STREAM_CONTEXT sc;
-
 	UNREFERENCED_PARAMETER(Data);
+	UNREFERENCED_PARAMETER(FltObjects);
 	*CompletionContext = NULL;
-	sc = bk_stream(FltObjects->Instance, FltObjects->FileObject, FALSE);
-	if (!sc)
-		return FLT_PREOP_SUCCESS_NO_CALLBACK;
-	pthread_mutex_lock(&sc->Lock);
-	if (sc->Opens > 0)
-		sc->Opens--;
-	if (!sc->Opens)
-		sc->Kept = FALSE;
-	pthread_mutex_unlock(&sc->Lock);
-	FltReleaseContext(sc);
-	return FLT_PREOP_SUCCESS_NO_CALLBACK;
-}
-
-/* CLOSE: the open file is released.  A file whose handles were opened
- * before the filter attached never had them counted: once it is closed
- * the cycle is over too. */
-static FLT_PREOP_CALLBACK_STATUS FLTAPI
-bk_pre_close(PFLT_CALLBACK_DATA Data, PCFLT_RELATED_OBJECTS FltObjects,
-	     PVOID *CompletionContext)
-{
-	PBK_STREAM_CONTEXT sc;
-
-	UNREFERENCED_PARAMETER(Data);
-	*CompletionContext = NULL;
-	sc = bk_stream(FltObjects->Instance, FltObjects->FileObject, FALSE);
-	if (!sc)
-		return FLT_PREOP_SUCCESS_NO_CALLBACK;
-	pthread_mutex_lock(&sc->Lock);
-	if (sc->Opens <= 0)
-		sc->Kept = FALSE;
-	pthread_mutex_unlock(&sc->Lock);
-	FltReleaseContext(sc);
 	return FLT_PREOP_SUCCESS_NO_CALLBACK;
 }
 
@@ -773,8 +779,8 @@ static const FLT_OPERATION_REGISTRATION bk_ops[] = {
 	{ IRP_MJ_WRITE, FLTFL_OPERATION_REGISTRATION_SKIP_CACHED_IO, bk_pre_write,
 	  NULL },
 	{ IRP_MJ_SET_INFORMATION, 0, bk_pre_set_information, NULL },
-	{ IRP_MJ_CLEANUP, 0, bk_pre_cleanup, NULL },
-	{ IRP_MJ_CLOSE, 0, bk_pre_close, NULL },
+	{ IRP_MJ_CLEANUP, 0, bk_pre_cycle_end, NULL },
+	{ IRP_MJ_CLOSE, 0, bk_pre_cycle_end, NULL },
 	{ IRP_MJ_OPERATION_END }
 };
 
@@ -836,6 +842,7 @@ static NTSTATUS FLTAPI bk_instance_setup(PCFLT_RELATED_OBJECTS FltObjects,
 		free(v);
 		return STATUS_FLT_DO_NOT_ATTACH;
 	}
+	bk_store_set_durable(v->store, !bk.not_durable);
 	if (recovered)
 		DbgPrint("backup: store %s: %u leftovers of an interrupted run removed\n",
 			 dir, recovered);
@@ -1115,9 +1122,20 @@ static NTSTATUS bk_read_parameters(PUNICODE_STRING RegistryPath)
 		else if (strcasecmp(word, "auto"))
 			err = -EINVAL;
 	}
+	if (err == -EINVAL) {
+		ZwClose(key);
+		BK_BAD("StoreMethod (auto, clone or copy)");
+	}
+	err = bk_param_sz(key, L"Durability", word, sizeof(word));
+	if (!err) {
+		if (!strcasecmp(word, "process"))
+			bk.not_durable = true;
+		else if (strcasecmp(word, "power"))
+			err = -EINVAL;
+	}
 	ZwClose(key);
 	if (err == -EINVAL)
-		BK_BAD("StoreMethod (auto, clone or copy)");
+		BK_BAD("Durability (power or process)");
 	return STATUS_SUCCESS;
 }
 

@@ -93,7 +93,7 @@ static const char *const stmt_sql[BKS_NSTMT] = {
 		      " count(DISTINCT path), coalesce(min(time_ns), 0),"
 		      " coalesce(max(time_ns), 0) FROM versions",
 	[BKS_TOTAL] = "SELECT coalesce(sum(size), 0) FROM versions",
-	[BKS_ALL_OBJECTS] = "SELECT object FROM versions",
+	[BKS_ALL_OBJECTS] = "SELECT object, size FROM versions",
 	[BKS_DELETE_OBJECT] = "DELETE FROM versions WHERE object = ?1",
 	[BKS_DELETE_ID] = "DELETE FROM versions WHERE id = ?1",
 	/* Eviction candidates: id, object, size. */

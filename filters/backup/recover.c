@@ -170,12 +170,33 @@ static int clear_tmp(struct bk_store *s, unsigned *count)
 	return err;
 }
 
+/*
+ * Objects and rows are matched as "object:size": a row whose object is
+ * shorter or longer than the size it records (content that never reached
+ * the disk before a power failure, when the store does not fsync) does not
+ * match, so the row is dropped and the object removed, like a row without
+ * its object.
+ */
 static int add_object(int dfd, const char *name, const char *object,
 		      void *arg)
 {
-	(void)dfd;
-	(void)name;
-	return names_add(arg, object);
+	char key[BK_OBJECT_MAX + 256 + 32];
+	struct stat st;
+
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	snprintf(key, sizeof(key), "%s:%lld", object, (long long)st.st_size);
+	return names_add(arg, key);
+}
+
+/* "object:size" -> "object" (in place). */
+static char *key_object(char *key)
+{
+	char *colon = strrchr(key, ':');
+
+	if (colon)
+		*colon = 0;
+	return key;
 }
 
 static int catalog_objects(struct bk_store *s, struct names *l)
@@ -186,8 +207,14 @@ static int catalog_objects(struct bk_store *s, struct names *l)
 	st = bks_stmt(s, BKS_ALL_OBJECTS, &err);
 	if (!st)
 		return err;
-	while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW)
-		err = names_add(l, (const char *)sqlite3_column_text(st, 0) ?: "");
+	while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		char key[BK_OBJECT_MAX + 32];
+
+		snprintf(key, sizeof(key), "%s:%lld",
+			 (const char *)sqlite3_column_text(st, 0) ?: "",
+			 (long long)sqlite3_column_int64(st, 1));
+		err = names_add(l, key);
+	}
 	if (!err && rc != SQLITE_DONE)
 		err = bks_sqlite_err(rc) ?: -EIO;
 	sqlite3_reset(st);
@@ -209,7 +236,7 @@ static int drop_rows(struct bk_store *s, struct names *gone)
 		st = bks_stmt(s, BKS_DELETE_OBJECT, &err);
 		if (!st)
 			break;
-		sqlite3_bind_text(st, 1, gone->v[i], -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 1, key_object(gone->v[i]), -1, SQLITE_STATIC);
 		err = bks_run(st);
 	}
 	if (!err)
@@ -255,7 +282,7 @@ int bks_recover(struct bk_store *s, unsigned *count)
 	*count += (unsigned)gone.n;
 	/* The catalog is settled: what it does not name is garbage. */
 	for (i = 0; i < stray.n; i++)
-		if (unlinkat(s->objfd, stray.v[i], 0) == 0)
+		if (unlinkat(s->objfd, key_object(stray.v[i]), 0) == 0)
 			(*count)++;
 out:
 	names_free(&rows);

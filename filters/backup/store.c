@@ -177,6 +177,7 @@ int bk_store_open(const char *dir, struct bk_store **out, unsigned *recovered)
 	if (!s)
 		return -ENOMEM;
 	s->dirfd = s->objfd = s->tmpfd = -1;
+	s->durable = true;
 	pthread_mutex_init(&s->lock, NULL);
 
 	err = open_layout(s, dir);
@@ -253,6 +254,12 @@ void bk_store_abort(struct bk_store *s, struct bk_pending *p)
 	p->tmp[0] = p->object[0] = '\0';
 }
 
+void bk_store_set_durable(struct bk_store *s, bool durable)
+{
+	if (s)
+		s->durable = durable;
+}
+
 static int fsync_dir_at(int dfd, const char *name)
 {
 	int fd = open_dir_at(dfd, name), err = 0;
@@ -276,7 +283,7 @@ static int publish(struct bk_store *s, const char *name, const char *object)
 	err = mkdir_at(s->objfd, sub, &created);
 	if (err)
 		return err;
-	if (created && fsync(s->objfd) < 0)
+	if (created && s->durable && fsync(s->objfd) < 0)
 		return -errno;
 	if (renameat2(s->tmpfd, name, s->objfd, object, RENAME_NOREPLACE) < 0) {
 		if (errno != EINVAL && errno != ENOSYS)
@@ -286,7 +293,7 @@ static int publish(struct bk_store *s, const char *name, const char *object)
 			return -errno;
 		unlinkat(s->tmpfd, name, 0);
 	}
-	err = fsync_dir_at(s->objfd, sub);
+	err = s->durable ? fsync_dir_at(s->objfd, sub) : 0;
 	if (err)
 		unlinkat(s->objfd, object, 0);
 	return err;
@@ -320,7 +327,7 @@ int bk_store_commit(struct bk_store *s, struct bk_pending *p,
 		return -EINVAL;
 	}
 	tmp_name(p->object, name);
-	if (fsync(p->fd) < 0 || fstat(p->fd, &st) < 0) {
+	if ((s->durable && fsync(p->fd) < 0) || fstat(p->fd, &st) < 0) {
 		err = -errno;
 		goto fail;
 	}

@@ -106,6 +106,15 @@ struct bk_usage {
  */
 int bk_store_open(const char *dir, struct bk_store **out, unsigned *recovered);
 void bk_store_close(struct bk_store *s);
+/*
+ * Durable (the default): a commit fsyncs the content and its directory
+ * before the row is inserted, so a version survives a power failure.
+ * Not durable: no fsync; a crash of the process loses nothing (the data is
+ * in the page cache), and after a power failure bk_store_open drops every
+ * row whose object does not have the size it records (the latest versions
+ * may be lost, never shown partial).
+ */
+void bk_store_set_durable(struct bk_store *s, bool durable);
 const char *bk_store_dir(const struct bk_store *s);
 
 /* Content being written: a file in tmp/ open O_RDWR. */

@@ -60,6 +60,7 @@ struct bk_store {
 	sqlite3_stmt *stmt[BKS_NSTMT];
 	uint64_t total; /* sum of the sizes of every row */
 	int dirfd; /* the store directory; holds the flock */
+	bool durable; /* fsync content and directories before the row */
 	int objfd; /* objects/ */
 	int tmpfd; /* tmp/ */
 	char dir[BK_PATH_MAX]; /* absolute */

@@ -278,18 +278,25 @@ int cfg_apply_params(const struct cfg *c, char *err, size_t errlen)
 
 		snprintf(key, sizeof(key), "%s\\%s\\Parameters",
 			 LOADER_SERVICES_KEY, p->filter);
-		if (!strncmp(p->data, "dword:", 6)) {
+		if (!strncmp(p->data, "dword:", 6) || !strncmp(p->data, "qword:", 6)) {
+			bool q = p->data[0] == 'q';
 			char *end;
-			unsigned long v;
+			unsigned long long v;
 
 			errno = 0;
-			v = strtoul(p->data + 6, &end, 0);
-			if (errno || *end || end == p->data + 6 || v > 0xffffffffUL) {
-				snprintf(err, errlen, "parameter %s.%s: bad dword '%s'",
-					 p->filter, p->name, p->data + 6);
+			v = strtoull(p->data + 6, &end, 0);
+			if (errno || *end || end == p->data + 6 || p->data[6] == '-' ||
+			    (!q && v > 0xffffffffULL)) {
+				snprintf(err, errlen, "parameter %s.%s: bad %s '%s'",
+					 p->filter, p->name, q ? "qword" : "dword",
+					 p->data + 6);
 				return -EINVAL;
 			}
-			r = rtl_registry_set_dword(key, p->name, (ULONG)v);
+			if (q)
+				r = rtl_registry_set_value(key, p->name, REG_QWORD,
+							   &v, sizeof(v));
+			else
+				r = rtl_registry_set_dword(key, p->name, (ULONG)v);
 		} else if (!strncmp(p->data, "multi:", 6)) {
 			char *copy = strdup(p->data + 6), *tok, *save = NULL;
 			const char *items[64];

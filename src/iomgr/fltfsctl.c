@@ -68,36 +68,71 @@ static int fsctl_copy(int src, int dst, off_t size, LONGLONG *done)
 	return 0;
 }
 
+static bool fsctl_same(const struct stat *a, const struct stat *b)
+{
+	return a->st_size == b->st_size && a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+	       a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	       a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
+	       a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+#define FSCTL_COPY_TRIES 5
+
 static int fsctl_copy_to_fd(int src, const LX_COPY_TO_DESCRIPTOR_INPUT *in,
 			    LX_COPY_TO_DESCRIPTOR_OUTPUT *out)
 {
-	struct stat st;
-	int err;
+	struct stat before, after;
+	int err = 0, tries;
 
-	if (fstat(src, &st) < 0)
-		return -errno;
-	if (!S_ISREG(st.st_mode))
-		return -EINVAL;
-	if (ftruncate(in->TargetDescriptor, 0) < 0)
-		return -errno;
-	if (!(in->Flags & LX_COPY_NO_CLONE)) {
-		if (ioctl(in->TargetDescriptor, FICLONE, src) == 0) {
-			out->Method = LX_COPY_METHOD_CLONE;
-			out->BytesCopied.QuadPart = st.st_size;
-			return 0;
+	for (tries = 0; tries < FSCTL_COPY_TRIES; tries++) {
+		if (fstat(src, &before) < 0)
+			return -errno;
+		if (!S_ISREG(before.st_mode))
+			return -EINVAL;
+		if (ftruncate(in->TargetDescriptor, 0) < 0)
+			return -errno;
+		out->BytesCopied.QuadPart = 0;
+		err = -EOPNOTSUPP;
+		if (!(in->Flags & LX_COPY_NO_CLONE)) {
+			if (ioctl(in->TargetDescriptor, FICLONE, src) == 0) {
+				out->Method = LX_COPY_METHOD_CLONE;
+				out->BytesCopied.QuadPart = before.st_size;
+				err = 0;
+			} else {
+				err = -errno;
+				if (in->Flags & LX_COPY_CLONE_ONLY)
+					return err == -EXDEV || err == -EINVAL ||
+							       err == -ENOTTY
+						       ? -EOPNOTSUPP
+						       : err;
+			}
 		}
-		err = -errno;
-		if (in->Flags & LX_COPY_CLONE_ONLY)
-			return err == -EXDEV || err == -EINVAL || err == -ENOTTY
-				       ? -EOPNOTSUPP
-				       : err;
+		if (err) {
+			out->Method = LX_COPY_METHOD_COPY;
+			err = fsctl_copy(src, in->TargetDescriptor, before.st_size,
+					 &out->BytesCopied.QuadPart);
+			if (!err && ftruncate(in->TargetDescriptor,
+					      out->BytesCopied.QuadPart) < 0)
+				err = -errno;
+			if (err)
+				return err;
+		}
+		if (fstat(src, &after) < 0)
+			return -errno;
+		if (fsctl_same(&before, &after))
+			break;
 	}
-	out->Method = LX_COPY_METHOD_COPY;
-	err = fsctl_copy(src, in->TargetDescriptor, st.st_size,
-			 &out->BytesCopied.QuadPart);
-	if (!err && ftruncate(in->TargetDescriptor, out->BytesCopied.QuadPart) < 0)
-		err = -errno;
-	return err;
+	out->Consistent = tries < FSCTL_COPY_TRIES;
+	if (tries == FSCTL_COPY_TRIES)
+		after = before;
+	out->SourceLastAccessTimeNs.QuadPart =
+		(LONGLONG)after.st_atim.tv_sec * 1000000000LL + after.st_atim.tv_nsec;
+	out->SourceLastWriteTimeNs.QuadPart =
+		(LONGLONG)after.st_mtim.tv_sec * 1000000000LL + after.st_mtim.tv_nsec;
+	out->SourceMode = after.st_mode;
+	out->SourceUid = after.st_uid;
+	out->SourceGid = after.st_gid;
+	return 0;
 }
 
 NTSTATUS FLTAPI FltFsControlFile(PFLT_INSTANCE Instance, PFILE_OBJECT FileObject,

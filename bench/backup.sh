@@ -1,0 +1,385 @@
+#!/usr/bin/env bash
+# bench/backup.sh - what the backup filter costs: the same workloads on the
+# same kind of volume without a filter and with the backup filter, in one
+# run on one machine.
+#
+# Usage: sudo bench/backup.sh [--quick] [--out FILE] [--build DIR]
+#
+#   --quick     1 run per cell, 500 sqlite3 transactions, untar of
+#               /usr/include/linux (~1-2 min); default: 3 runs per cell,
+#               2,000 transactions, /usr/include
+#   --out FILE  also write the Markdown report to FILE
+#   --build DIR meson build directory (default: <repo>/build, or $BUILD)
+#
+# Configurations, each mounted fresh in its own private mount namespace
+# (unshare --mount --propagation private) and stopped with SIGTERM:
+#   ext4-none   fltmgrd -v DIR, no filter; DIR on ext4 under /var/tmp
+#   ext4-copy   + backup.so@285000, store on the same ext4 (no reflink:
+#               versions are copies); MaxVersions=dword:0 (no limit), so
+#               the store's growth is every version the workload made
+#   xfs-none    fltmgrd -v DIR, no filter; DIR on an XFS image
+#               (mkfs.xfs -m reflink=1, loop mount) under /var/tmp
+#   xfs-clone   + backup.so@285000 with StoreMethod=clone, volume and store
+#               on that XFS (versions are reflinks)
+#
+# Workloads, timed with bash's EPOCHREALTIME around the command only; the
+# median of the runs is reported:
+#   rewrite  1,000 files of 100 KiB, each rewritten once (open O_TRUNC,
+#            write 100 KiB, close: one open/modify cycle each) by one
+#            python3 process; prepare: the files exist, sync
+#   sqlite   N single-row INSERTs, each its own transaction (rollback
+#            journal, synchronous=FULL) by one sqlite3 process; prepare: a
+#            new database with its table, sync
+#   untar    tar xf of a tarball over the tree a first tar xf of the same
+#            tarball left (tar unlinks each existing file and writes it
+#            again); prepare: rm -rf, first extraction, sync
+# Before and after each timed command, `altbackup --json usage` gives the
+# versions and bytes the command made the filter keep.  For the copy
+# configuration the report compares the filter's extra time with the time
+# to copy that many bytes natively: `cp -r` of a directory of as many
+# files of the same mean size on the same ext4, then `sync` (timed
+# together; a cold and a durable copy, as the store's are).
+#
+# Results go to bench/results/backup-<timestamp>/ (gitignored): report.md,
+# times.tsv (every run), machine.txt, logs/.  Needs root, python3, sqlite3,
+# tar, mkfs.xfs, a loop device, and a built tree (ninja -C build).
+set -euo pipefail
+
+SELF=$(readlink -f "$0")
+BENCH_DIR=$(dirname "$SELF")
+REPO=$(dirname "$BENCH_DIR")
+CONFIGS=(ext4-none ext4-copy xfs-none xfs-clone)
+
+log() { printf '[%(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+# ---------------------------------------------------------------------------
+# Inner part: one configuration, inside its private mount namespace.
+# ---------------------------------------------------------------------------
+
+DAEMON_PID=
+DIR=
+
+is_fuse_mount() {
+	[[ $(findmnt -n -o FSTYPE --mountpoint "$1" 2>/dev/null | tail -n 1) == fuse* ]]
+}
+
+note_failure() {
+	printf '%s\t%s\n' "$CFG" "$*" >>"$RES/failures.tsv"
+	log "$CFG: $*"
+}
+
+stop_daemon() {
+	local i rc=0
+	[[ -n $DAEMON_PID ]] || return 0
+	kill -TERM "$DAEMON_PID" 2>/dev/null || true
+	for ((i = 0; i < 600; i++)); do
+		kill -0 "$DAEMON_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -0 "$DAEMON_PID" 2>/dev/null && {
+		note_failure "daemon still running 60 s after SIGTERM; killed"
+		kill -KILL "$DAEMON_PID" 2>/dev/null || true
+	}
+	wait "$DAEMON_PID" 2>/dev/null || rc=$?
+	[[ $rc -eq 0 ]] || note_failure "daemon exit status $rc"
+	DAEMON_PID=
+}
+
+usage_of() { # prints "versions bytes" of the volume's store, "0 0" without a filter
+	if [[ $CFG == *-none ]]; then
+		echo "0 0"
+		return
+	fi
+	"$ALTBACKUP" --json usage "$DIR" 2>/dev/null | python3 -c '
+import json, sys
+J = json.load(sys.stdin)
+print(J[0]["versions"], J[0]["bytes"]) if J else print("0 0")'
+}
+
+# timed NAME RUN CMD: runs CMD, appends "cfg name run seconds versions bytes"
+timed() {
+	local name=$1 run=$2 cmd=$3 u0 u1 t0 t1 rc=0
+	u0=$(usage_of)
+	t0=$EPOCHREALTIME
+	bash -c "$cmd" >>"$LOGS/$CFG.out" 2>&1 || rc=$?
+	t1=$EPOCHREALTIME
+	u1=$(usage_of)
+	[[ $rc -eq 0 ]] || note_failure "$name run $run: exit status $rc"
+	read -r v0 b0 <<<"$u0"
+	read -r v1 b1 <<<"$u1"
+	printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$CFG" "$name" "$run" \
+		"$(python3 -c "print(f'{$t1 - $t0:.4f}')")" "$((v1 - v0))" "$((b1 - b0))" >>"$RES/times.tsv"
+	log "$CFG: $name run $run: $(python3 -c "print(f'{$t1 - $t0:.3f}')") s, $((v1 - v0)) versions, $((b1 - b0)) bytes"
+}
+
+run_inner() {
+	trap 'stop_daemon; umount "$WORK/xfs" 2>/dev/null || true' EXIT
+	local base f=() store
+	case $CFG in
+	ext4-*) base=$WORK/ext4 ;;
+	xfs-*)
+		base=$WORK/xfs
+		mkdir -p "$base"
+		mount -o loop "$WORK/xfs.img" "$base" || { note_failure "cannot mount the XFS image"; exit 1; }
+		;;
+	esac
+	DIR=$base/$CFG.vol
+	store=$base/$CFG.store
+	rm -rf "$DIR" "$store"
+	mkdir -p "$DIR"
+	case $CFG in
+	ext4-copy) f=(-f "$BACKUP@285000=backup" -p "backup.StoreDirectory=$store"
+		-p backup.MaxVersions=dword:0) ;;
+	xfs-clone) f=(-f "$BACKUP@285000=backup" -p "backup.StoreDirectory=$store"
+		-p backup.MaxVersions=dword:0 -p backup.StoreMethod=clone) ;;
+	esac
+	env --default-signal=INT,QUIT "$FLTMGRD" -v "$DIR=bench" "${f[@]}" \
+		--runtime-dir "$WORK/run-$CFG" --services-dir "$WORK/services" \
+		--pidfile "$WORK/$CFG.pid" --log "$LOGS/$CFG.log" \
+		</dev/null >>"$LOGS/$CFG.out" 2>&1 &
+	DAEMON_PID=$!
+	export ALTITUDE_RUNTIME_DIR=$WORK/run-$CFG
+	local i
+	for ((i = 0; i < 200; i++)); do
+		[[ -s $WORK/$CFG.pid ]] && is_fuse_mount "$DIR" && break
+		sleep 0.1
+	done
+	is_fuse_mount "$DIR" || { note_failure "did not mount"; exit 1; }
+	if [[ $CFG != *-none ]] && ! grep -q 'backup: keeping versions of' "$LOGS/$CFG.log"; then
+		note_failure "the backup filter did not attach"
+		exit 1
+	fi
+	cd /
+	local d=$DIR r
+	# rewrite: 1,000 files of 100 KiB exist; each run rewrites each once.
+	python3 - "$d/rw" <<'PY'
+import os, sys
+os.makedirs(sys.argv[1])
+for i in range(1000):
+    with open("%s/f%04d" % (sys.argv[1], i), "wb") as f:
+        f.write(os.urandom(102400))
+PY
+	sync
+	for ((r = 1; r <= RUNS; r++)); do
+		sync
+		sleep 1
+		timed rewrite "$r" "python3 -c '
+import os, sys
+d = sys.argv[1]
+data = os.urandom(102400)
+for i in range(1000):
+    with open(\"%s/f%04d\" % (d, i), \"wb\") as f:
+        f.write(data)
+' $d/rw"
+	done
+	# sqlite: N transactions of one insert.
+	for ((r = 1; r <= RUNS; r++)); do
+		rm -f "$d/db" "$d/db-journal"
+		sqlite3 "$d/db" 'CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)'
+		sync
+		sleep 1
+		timed sqlite "$r" "sqlite3 $d/db <$WORK/inserts.sql"
+	done
+	# untar over the tree of a first untar.
+	for ((r = 1; r <= RUNS; r++)); do
+		rm -rf "$d/tree"
+		mkdir "$d/tree"
+		tar xf "$TARBALL" -C "$d/tree"
+		sync
+		sleep 1
+		timed untar "$r" "tar xf $TARBALL -C $d/tree"
+	done
+	stop_daemon
+}
+
+if [[ ${1:-} == --inner ]]; then
+	CFG=$2
+	run_inner
+	exit 0
+fi
+
+# ---------------------------------------------------------------------------
+# Outer part.
+# ---------------------------------------------------------------------------
+
+QUICK=0
+OUT=
+BUILD=${BUILD:-$REPO/build}
+while [[ $# -gt 0 ]]; do
+	case $1 in
+	--quick) QUICK=1 ;;
+	--out) OUT=${2:?--out needs a file}; shift ;;
+	--build) BUILD=${2:?--build needs a directory}; shift ;;
+	-h | --help) sed -n '2,/^set -e/p' "$SELF" | sed 's/^# \{0,1\}//;$d'; exit 0 ;;
+	*) die "unknown argument $1 (try --help)" ;;
+	esac
+	shift
+done
+BUILD=$(readlink -f "$BUILD")
+[[ $(id -u) -eq 0 ]] || die "must run as root (mounts)"
+for t in python3 sqlite3 tar mkfs.xfs unshare findmnt; do
+	command -v "$t" >/dev/null || die "$t not found"
+done
+for f in "$BUILD/src/daemon/fltmgrd" "$BUILD/filters/backup/backup.so" \
+	"$BUILD/filters/backup/cli/altbackup"; do
+	[[ -e $f ]] || die "$f missing: build first (ninja -C $BUILD)"
+done
+if ((QUICK)); then
+	RUNS=1 NTX=500 TAR_FROM=/usr/include TAR_WHAT=linux
+else
+	RUNS=3 NTX=2000 TAR_FROM=/usr TAR_WHAT=include
+fi
+
+STAMP=$(date +%Y%m%d-%H%M%S)
+RES=$BENCH_DIR/results/backup-$STAMP
+((QUICK)) && RES=$RES-quick
+LOGS=$RES/logs
+mkdir -p "$LOGS"
+WORK=$(mktemp -d /var/tmp/altitude-bkbench.XXXXXX)
+chmod 755 "$WORK"
+cleanup() {
+	local rc=$?
+	trap - EXIT
+	rm -rf "$WORK"
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Private copies of what is measured.
+mkdir -p "$WORK/bin" "$WORK/ext4" "$WORK/services"
+cp "$BUILD/src/daemon/fltmgrd" "$BUILD/filters/backup/backup.so" \
+	"$BUILD/filters/backup/cli/altbackup" "$WORK/bin/"
+cp -L "$BUILD/src/fltlib/libfltlib.so.0" "$WORK/bin/"
+FLTMGRD=$WORK/bin/fltmgrd BACKUP=$WORK/bin/backup.so
+ALTBACKUP=$WORK/bin/altbackup
+export LD_LIBRARY_PATH=$WORK/bin
+
+TARBALL=$WORK/tree.tar
+tar cf "$TARBALL" -C "$TAR_FROM" "$TAR_WHAT"
+python3 -c '
+import sys
+for i in range(int(sys.argv[1])):
+    print("INSERT INTO t (v) VALUES (%r);" % ("row %d " % i + "x" * 100))' "$NTX" >"$WORK/inserts.sql"
+truncate -s 4G "$WORK/xfs.img"
+mkfs.xfs -q -m reflink=1 "$WORK/xfs.img" || die "mkfs.xfs failed"
+
+{
+	echo "date=$(date -Iseconds)"
+	echo "mode=$( ((QUICK)) && echo quick || echo full)"
+	echo "nproc=$(nproc)"
+	echo "cpu=$(awk -F': ' '/^model name/{print $2; exit}' /proc/cpuinfo)"
+	echo "mem=$(awk '/^MemTotal/{printf "%.1f GiB", $2/1048576}' /proc/meminfo)"
+	echo "kernel=$(uname -r)"
+	echo "fs=$(findmnt -n -o FSTYPE -T "$WORK") on $(findmnt -n -o SOURCE -T "$WORK")"
+	echo "commit=$(git -C "$REPO" describe --always --dirty 2>/dev/null || echo unknown)"
+	echo "runs=$RUNS"
+	echo "ntx=$NTX"
+	echo "tarball=$TAR_FROM/$TAR_WHAT: $(tar tf "$TARBALL" | wc -l) entries, $(($(stat -c %s "$TARBALL") / 1048576)) MiB"
+	echo "load_start=$(cut -d' ' -f1-3 /proc/loadavg)"
+} >"$RES/machine.txt"
+log "results in $RES"
+
+export WORK RES LOGS FLTMGRD BACKUP ALTBACKUP TARBALL RUNS
+: >"$RES/failures.tsv"
+printf 'config\tworkload\trun\tseconds\tversions\tbytes\n' >"$RES/times.tsv"
+for cfg in "${CONFIGS[@]}"; do
+	log "== configuration $cfg"
+	unshare --mount --propagation private -- bash "$SELF" --inner "$cfg" ||
+		log "$cfg: inner run exited with status $?"
+done
+
+# Native copy of the bytes the copy configuration versioned, per workload:
+# as many files of the same mean size, cp -r then sync, on the same ext4.
+python3 - "$RES/times.tsv" >"$WORK/copyplan.tsv" <<'PY'
+import csv, statistics, sys
+rows = list(csv.DictReader(open(sys.argv[1]), delimiter="\t"))
+for w in ("rewrite", "sqlite", "untar"):
+    r = [x for x in rows if x["config"] == "ext4-copy" and x["workload"] == w]
+    if not r:
+        continue
+    v = statistics.median(int(x["versions"]) for x in r)
+    b = statistics.median(int(x["bytes"]) for x in r)
+    print("%s\t%d\t%d" % (w, v, b))
+PY
+while IFS=$'\t' read -r w v b; do
+	[[ $v -gt 0 ]] || continue
+	src=$WORK/ext4/copysrc.$w
+	python3 - "$src" "$v" "$b" <<'PY'
+import os, sys
+d, n, b = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+os.makedirs(d)
+size, extra = divmod(b, n)
+for i in range(n):
+    with open("%s/%06d" % (d, i), "wb") as f:
+        f.write(os.urandom(size + (1 if i < extra else 0)))
+PY
+	sync
+	echo 3 >/proc/sys/vm/drop_caches
+	for ((r = 1; r <= RUNS; r++)); do
+		rm -rf "$src.copy"
+		sync
+		t0=$EPOCHREALTIME
+		cp -r "$src" "$src.copy"
+		sync
+		t1=$EPOCHREALTIME
+		printf 'native-cp\t%s\t%s\t%s\t%s\t%s\n' "$w" "$r" \
+			"$(python3 -c "print(f'{$t1 - $t0:.4f}')")" "$v" "$b" >>"$RES/times.tsv"
+	done
+	rm -rf "$src" "$src.copy"
+done <"$WORK/copyplan.tsv"
+echo "load_end=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$RES/machine.txt"
+
+python3 - "$RES" <<'PY' >"$RES/report.md"
+import csv, os, statistics, sys
+res = sys.argv[1]
+m = dict(l.rstrip("\n").split("=", 1) for l in open(os.path.join(res, "machine.txt")) if "=" in l)
+rows = list(csv.DictReader(open(os.path.join(res, "times.tsv")), delimiter="\t"))
+def med(cfg, w, key="seconds"):
+    v = [float(x[key]) for x in rows if x["config"] == cfg and x["workload"] == w]
+    return statistics.median(v) if v else None
+W = [("rewrite", "rewrite 1,000 files of 100 KiB"),
+     ("sqlite", "sqlite3: %s one-insert transactions" % m["ntx"]),
+     ("untar", "untar over an existing tree (%s)" % m["tarball"])]
+f = lambda v: "–" if v is None else ("%.3f" % v)
+out = []
+P = out.append
+P("# Backup filter benchmark, %s (%s run)\n" % (m["date"], m["mode"]))
+P("Machine: %s vCPU (%s), %s RAM, Linux %s, %s; Altitude %s; load average at start %s, at end %s. "
+  "Median of %s run(s) per cell, wall seconds.\n" % (m["nproc"], m["cpu"], m["mem"], m["kernel"],
+  m["fs"], m["commit"], m["load_start"], m.get("load_end", "?"), m["runs"]))
+P("| workload | ext4 no filter | ext4 backup (copy) | ratio | XFS no filter | XFS backup (reflink) | ratio |")
+P("|---|---:|---:|---:|---:|---:|---:|")
+for w, d in W:
+    a, b, c, e = med("ext4-none", w), med("ext4-copy", w), med("xfs-none", w), med("xfs-clone", w)
+    r1 = "–" if not a or b is None else "%.2f×" % (b / a)
+    r2 = "–" if not c or e is None else "%.2f×" % (e / c)
+    P("| %s | %s | %s | %s | %s | %s | %s |" % (d, f(a), f(b), r1, f(c), f(e), r2))
+P("\n## Copy mode: extra time against copying the versioned bytes natively\n")
+P("| workload | versions kept | bytes versioned | extra time (copy − none) | native cp -r + sync of those bytes | extra ≤ copy? |")
+P("|---|---:|---:|---:|---:|---|")
+for w, d in W:
+    a, b, n = med("ext4-none", w), med("ext4-copy", w), med("native-cp", w)
+    v, by = med("ext4-copy", w, "versions"), med("ext4-copy", w, "bytes")
+    if a is None or b is None:
+        continue
+    ok = "–" if n is None else ("yes" if b - a <= n else "no")
+    P("| %s | %d | %d (%.1f MiB) | %.3f | %s | %s |" % (d, v or 0, by or 0, (by or 0) / 1048576, b - a, f(n), ok))
+P("\n## Reflink mode: target 1.2× the unfiltered time\n")
+P("| workload | versions kept | bytes versioned | ratio | ≤ 1.2×? |")
+P("|---|---:|---:|---:|---|")
+for w, d in W:
+    c, e = med("xfs-none", w), med("xfs-clone", w)
+    v, by = med("xfs-clone", w, "versions"), med("xfs-clone", w, "bytes")
+    if not c or e is None:
+        continue
+    P("| %s | %d | %d (%.1f MiB) | %.2f× | %s |" % (d, v or 0, by or 0, (by or 0) / 1048576, e / c, "yes" if e / c <= 1.2 else "no"))
+fl = [l.strip() for l in open(os.path.join(res, "failures.tsv")) if l.strip()]
+P("\n## Failures\n")
+P("\n".join("- " + l.replace("\t", ": ") for l in fl) if fl else "None.")
+print("\n".join(out))
+PY
+cat "$RES/report.md"
+[[ -z $OUT ]] || cp "$RES/report.md" "$OUT"
+log "report: $RES/report.md"

@@ -10,6 +10,9 @@
 #               2,000 transactions, /usr/include
 #   --out FILE  also write the Markdown report to FILE
 #   --build DIR meson build directory (default: <repo>/build, or $BUILD)
+#   --durability power|process
+#               the filter's Durability parameter (default power: each
+#               version fsync'ed before its catalog row)
 #
 # Configurations, each mounted fresh in its own private mount namespace
 # (unshare --mount --propagation private) and stopped with SIGTERM:
@@ -130,9 +133,10 @@ run_inner() {
 	mkdir -p "$DIR"
 	case $CFG in
 	ext4-copy) f=(-f "$BACKUP@285000=backup" -p "backup.StoreDirectory=$store"
-		-p backup.MaxVersions=dword:0) ;;
+		-p backup.MaxVersions=dword:0 -p "backup.Durability=$DURABILITY") ;;
 	xfs-clone) f=(-f "$BACKUP@285000=backup" -p "backup.StoreDirectory=$store"
-		-p backup.MaxVersions=dword:0 -p backup.StoreMethod=clone) ;;
+		-p backup.MaxVersions=dword:0 -p backup.StoreMethod=clone
+		-p "backup.Durability=$DURABILITY") ;;
 	esac
 	env --default-signal=INT,QUIT "$FLTMGRD" -v "$DIR=bench" "${f[@]}" \
 		--runtime-dir "$WORK/run-$CFG" --services-dir "$WORK/services" \
@@ -205,11 +209,13 @@ fi
 
 QUICK=0
 OUT=
+DURABILITY=${DURABILITY:-power}
 BUILD=${BUILD:-$REPO/build}
 while [[ $# -gt 0 ]]; do
 	case $1 in
 	--quick) QUICK=1 ;;
 	--out) OUT=${2:?--out needs a file}; shift ;;
+	--durability) DURABILITY=${2:?--durability needs power or process}; shift ;;
 	--build) BUILD=${2:?--build needs a directory}; shift ;;
 	-h | --help) sed -n '2,/^set -e/p' "$SELF" | sed 's/^# \{0,1\}//;$d'; exit 0 ;;
 	*) die "unknown argument $1 (try --help)" ;;
@@ -281,7 +287,7 @@ mkfs.xfs -q -m reflink=1 "$WORK/xfs.img" || die "mkfs.xfs failed"
 } >"$RES/machine.txt"
 log "results in $RES"
 
-export WORK RES LOGS FLTMGRD BACKUP ALTBACKUP TARBALL RUNS
+export WORK RES LOGS FLTMGRD BACKUP ALTBACKUP TARBALL RUNS DURABILITY
 : >"$RES/failures.tsv"
 printf 'config\tworkload\trun\tseconds\tversions\tbytes\n' >"$RES/times.tsv"
 for cfg in "${CONFIGS[@]}"; do

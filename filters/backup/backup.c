@@ -9,9 +9,9 @@
  * content into the volume's version store (store.h): a reflink when the
  * store shares the file system, a copy otherwise, both done below this
  * filter through FltFsControlFile(FSCTL_LX_COPY_TO_DESCRIPTOR), or read
- * with FltReadFile when a lower filter refuses the raw copy.  The stream
- * context remembers that the cycle's version is kept until the last
- * handle's CLEANUP.
+ * with FltReadFile when a lower filter refuses the raw copy.  A cycle is
+ * one open file: its stream handle context remembers that the cycle's
+ * version is kept, until the file object's CLEANUP and CLOSE.
  *
  * The triggers:
  *   first WRITE (paging writes included: mmap write-back; the filter

@@ -216,3 +216,26 @@ if ((xfs_ok)); then
 	check_store "XFS, copy: the store is consistent" "$XFS/store/xvol"
 	check "the XFS image unmounts" umount "$XFS"
 fi
+
+# ---- Durability=process and recovery of content that never reached the disk
+DV=$(new_volume dvol)
+head -c 5000 /dev/urandom >"$DV/a.bin"
+head -c 7000 /dev/urandom >"$DV/b.bin"
+bk_start "$DV=dvol" "$T/store-dur" Durability=process
+printf 'x' | dd of="$DV/a.bin" conv=notrunc status=none
+printf 'x' | dd of="$DV/b.bin" conv=notrunc status=none
+check_eq "Durability=process: versions are kept as usual" "1 1" \
+	"$(nver "$DV/a.bin") $(nver "$DV/b.bin")"
+stop_daemon
+check_store "Durability=process: the store is consistent" "$T/store-dur/dvol"
+# What a power failure can leave: an object shorter than its row says.
+OBJ=$(sqlite3 "$T/store-dur/dvol/catalog.db" "SELECT object FROM versions WHERE path = '/a.bin'")
+truncate -s 100 "$T/store-dur/dvol/objects/$OBJ"
+bk_start "$DV=dvol" "$T/store-dur" Durability=process
+check_match "the restart drops the row whose content is short and its object (2 leftovers)" \
+	'store .*dvol: 2 leftovers of an interrupted run removed' "$(cat "$LOG")"
+check_eq "... that version is gone; the other stays" "0 1" \
+	"$(nver "$DV/a.bin") $(nver "$DV/b.bin")"
+stop_daemon
+check_store "... and the store is consistent" "$T/store-dur/dvol"
+check "... the short object was removed" test ! -e "$T/store-dur/dvol/objects/$OBJ"

@@ -10,6 +10,9 @@
 
 PEND=$BUILD/tests/filters/pendfilter.so
 PLOG=$T/pend.log
+# fltmc talks to this test's daemon only.
+mkdir -m 755 "$T/run"
+export ALTITUDE_RUNTIME_DIR=$T/run
 
 for i in $(seq 1000); do : >"$VOL/q-$i"; done
 for i in $(seq 10); do : >"$VOL/slow-p$i"; done
@@ -18,7 +21,7 @@ echo data >"$VOL/q-sig"
 
 # ---- Delayed completion from a worker thread ------------------------------------
 
-start_daemon -f "$PEND@370100=pend" -p pend.Match=slow- -p pend.PostMatch=held- \
+start_daemon --runtime-dir "$T/run" -f "$PEND@370100=pend" -p pend.Match=slow- -p pend.PostMatch=held- \
 	-p pend.SafeMatch=safe- -p pend.DeferredMatch=defer- -p pend.DelayMs=dword:400 \
 	-p pend.LogFile="$PLOG"
 t0=$(date +%s%N)
@@ -54,7 +57,7 @@ stop_daemon
 # ---- 1,000 pending at once; cancellation; release -------------------------------
 
 : >"$PLOG"
-start_daemon -f "$PEND@370100=pend" -p pend.Match=q- -p pend.Release=release \
+start_daemon --runtime-dir "$T/run" -f "$PEND@370100=pend" -p pend.Match=q- -p pend.Release=release \
 	-p pend.LogFile="$PLOG"
 pids=()
 for i in $(seq 1000); do
@@ -104,7 +107,7 @@ stop_daemon
 # ---- Deny verdict; detach with operations pending ----------------------------------
 
 : >"$PLOG"
-start_daemon -f "$PEND@370100=pend" -p pend.Match=q- -p pend.Release=release \
+start_daemon --runtime-dir "$T/run" -f "$PEND@370100=pend" -p pend.Match=q- -p pend.Release=release \
 	-p pend.Verdict=deny -p pend.LogFile="$PLOG"
 res=$(py '
 import os
@@ -123,4 +126,20 @@ check "fltmc detach while three opens are pended" "$BUILD/src/fltmc/fltmc" detac
 wait "${ps[@]}"
 check_match "teardown let the three through (denied: the verdict)" '^teardown 3$' "$(cat "$PLOG")"
 check "the volume works after the detach" cat "$VOL/q-5"
+check_eq "... and each of them got the verdict, EACCES" 3 \
+	"$(cat "$T"/det-*.err | grep -c 'Permission denied')"
+check "the volume works after the detach" cat "$VOL/q-5"
+
+# Unloading the filter with operations pending: its teardown completes
+# them before the filter goes (allowed this time).
+: >"$PLOG"
+check "fltmc attach pend again" "$BUILD/src/fltmc/fltmc" attach pend "$VOL"
+ps=()
+for i in 6 7; do cat "$VOL/q-$i" >/dev/null 2>"$T/unl-$i.err" & ps+=($!); done
+wait_for 10 bash -c "[ \$(grep -c '^pended q-' '$PLOG') -ge 2 ]"
+check "fltmc unload while two opens are pended" "$BUILD/src/fltmc/fltmc" unload pend
+wait "${ps[@]}"
+check_match "the unload's teardown completed both" '^teardown 2$' "$(cat "$PLOG")"
+check_match "the daemon logged the unload" 'filter pend: unloaded' "$(cat "$LOG")"
+check "the volume works without the filter" cat "$VOL/q-8"
 stop_daemon

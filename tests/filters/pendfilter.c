@@ -383,6 +383,14 @@ static VOID FLTAPI pf_teardown_start(PCFLT_RELATED_OBJECTS FltObjects,
 	pf_log("teardown %ld", (long)pf_drain());
 }
 
+static VOID FLTAPI pf_teardown_complete(PCFLT_RELATED_OBJECTS FltObjects,
+					FLT_INSTANCE_TEARDOWN_FLAGS Reason)
+{
+	UNREFERENCED_PARAMETER(FltObjects);
+	UNREFERENCED_PARAMETER(Reason);
+	pf.cbdq_ready = FALSE; /* the volume may be attached again */
+}
+
 static NTSTATUS FLTAPI pf_unload(FLT_FILTER_UNLOAD_FLAGS Flags)
 {
 	UNREFERENCED_PARAMETER(Flags);
@@ -400,6 +408,7 @@ static const FLT_REGISTRATION pf_registration = {
 	.InstanceSetupCallback = pf_setup,
 	.InstanceQueryTeardownCallback = pf_query_teardown,
 	.InstanceTeardownStartCallback = pf_teardown_start,
+	.InstanceTeardownCompleteCallback = pf_teardown_complete,
 };
 
 /* ---- Parameters ------------------------------------------------------------------- */

@@ -388,9 +388,14 @@ static NTSTATUS bk_copy(PFLT_INSTANCE Instance, PFILE_OBJECT fo, int fd,
 	buf = malloc(BK_COPY_CHUNK);
 	if (!buf)
 		return STATUS_INSUFFICIENT_RESOURCES;
-	if (ftruncate(fd, 0) < 0) {
-		free(buf);
-		return STATUS_IO_DEVICE_ERROR;
+	{
+		struct stat tst;
+
+		/* The target is fresh; empty it only if a raw copy left bytes. */
+		if (fstat(fd, &tst) < 0 || (tst.st_size && ftruncate(fd, 0) < 0)) {
+			free(buf);
+			return STATUS_IO_DEVICE_ERROR;
+		}
 	}
 	off.QuadPart = 0;
 	for (;;) {

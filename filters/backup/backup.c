@@ -336,8 +336,22 @@ static int64_t bk_now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
+/* Process names by pid, kept for a second: a program making many
+ * versions is looked up in /proc once, not once a version. */
+#define BK_COMM_SLOTS 64
+static struct {
+	pthread_mutex_t lock;
+	struct {
+		uint32_t pid;
+		int64_t when;
+		char comm[BK_COMM_MAX];
+	} slot[BK_COMM_SLOTS];
+} bk_comms = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
 static void bk_comm(uint32_t pid, char *out)
 {
+	unsigned i = pid % BK_COMM_SLOTS;
+	int64_t now = bk_now_ns();
 	char p[64];
 	ssize_t n;
 	int fd;
@@ -345,6 +359,14 @@ static void bk_comm(uint32_t pid, char *out)
 	out[0] = 0;
 	if (!pid)
 		return;
+	pthread_mutex_lock(&bk_comms.lock);
+	if (bk_comms.slot[i].pid == pid &&
+	    now - bk_comms.slot[i].when < 1000000000LL) {
+		memcpy(out, bk_comms.slot[i].comm, BK_COMM_MAX);
+		pthread_mutex_unlock(&bk_comms.lock);
+		return;
+	}
+	pthread_mutex_unlock(&bk_comms.lock);
 	snprintf(p, sizeof(p), "/proc/%u/comm", pid);
 	fd = open(p, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -356,6 +378,11 @@ static void bk_comm(uint32_t pid, char *out)
 	out[n] = 0;
 	if (n && out[n - 1] == '\n')
 		out[n - 1] = 0;
+	pthread_mutex_lock(&bk_comms.lock);
+	bk_comms.slot[i].pid = pid;
+	bk_comms.slot[i].when = now;
+	memcpy(bk_comms.slot[i].comm, out, BK_COMM_MAX);
+	pthread_mutex_unlock(&bk_comms.lock);
 }
 
 /* The content of fo into fd: raw copy below the filter, or read/write when

@@ -157,8 +157,12 @@ static void store_free(struct bk_store *s)
 	if (s->dirfd >= 0)
 		close(s->dirfd); /* drops the flock */
 	pthread_mutex_destroy(&s->lock);
+	pthread_mutex_destroy(&s->pool_lock);
+	pthread_cond_destroy(&s->pool_cond);
 	free(s);
 }
+
+static void pool_stop(struct bk_store *s);
 
 int bk_store_open(const char *dir, struct bk_store **out, unsigned *recovered)
 {
@@ -179,6 +183,8 @@ int bk_store_open(const char *dir, struct bk_store **out, unsigned *recovered)
 	s->dirfd = s->objfd = s->tmpfd = -1;
 	s->durable = true;
 	pthread_mutex_init(&s->lock, NULL);
+	pthread_mutex_init(&s->pool_lock, NULL);
+	pthread_cond_init(&s->pool_cond, NULL);
 
 	err = open_layout(s, dir);
 	if (!err)
@@ -199,8 +205,10 @@ int bk_store_open(const char *dir, struct bk_store **out, unsigned *recovered)
 
 void bk_store_close(struct bk_store *s)
 {
-	if (s)
-		store_free(s);
+	if (!s)
+		return;
+	pool_stop(s);
+	store_free(s);
 }
 
 const char *bk_store_dir(const struct bk_store *s)
@@ -208,9 +216,104 @@ const char *bk_store_dir(const struct bk_store *s)
 	return s->dir;
 }
 
+/* Creates a temporary content file with a fresh object name. */
+static int tmp_create(struct bk_store *s, char object[BK_OBJECT_MAX], int *fd)
+{
+	char name[BKS_OBJECT_HEX + 1];
+	int err;
+
+	err = new_object_name(object);
+	if (err)
+		return err;
+	tmp_name(object, name);
+	*fd = openat(s->tmpfd, name,
+		     O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (*fd < 0) {
+		err = -errno;
+		object[0] = '\0';
+		return err;
+	}
+	return 0;
+}
+
+/* An unnamed temporary file (O_TMPFILE) in tmp/, linked into objects/ at
+ * commit: a crash or an abort leaves nothing behind at all. */
+static int tmp_create_unnamed(struct bk_store *s, char object[BK_OBJECT_MAX],
+			      int *fd)
+{
+	int err = new_object_name(object);
+
+	if (err)
+		return err;
+	*fd = openat(s->tmpfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (*fd < 0) {
+		object[0] = '\0';
+		return -errno;
+	}
+	return 0;
+}
+
+/* Keeps BKS_POOL unnamed temporary files ready.  Where the file system has
+ * no O_TMPFILE the pool ends and versions make named files in tmp/. */
+static void *pool_main(void *arg)
+{
+	struct bk_store *s = arg;
+
+	pthread_mutex_lock(&s->pool_lock);
+	for (;;) {
+		char object[BK_OBJECT_MAX];
+		int fd, err;
+
+		while (!s->pool_stop && s->pool_n >= BKS_POOL)
+			pthread_cond_wait(&s->pool_cond, &s->pool_lock);
+		if (s->pool_stop)
+			break;
+		pthread_mutex_unlock(&s->pool_lock);
+		err = tmp_create_unnamed(s, object, &fd);
+		pthread_mutex_lock(&s->pool_lock);
+		if (err == -EOPNOTSUPP || err == -EISDIR || err == -EINVAL)
+			break;
+		if (err) {
+			/* Full disk or the like: versions make their own
+			 * files (and report the error) until it passes. */
+			struct timespec ts;
+
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += 1;
+			pthread_cond_timedwait(&s->pool_cond, &s->pool_lock, &ts);
+			continue;
+		}
+		s->pool[s->pool_n].fd = fd;
+		memcpy(s->pool[s->pool_n].object, object, sizeof(object));
+		s->pool_n++;
+	}
+	pthread_mutex_unlock(&s->pool_lock);
+	return NULL;
+}
+
+/* Stops the pool thread and removes the files it made. */
+static void pool_stop(struct bk_store *s)
+{
+	char name[BKS_OBJECT_HEX + 1];
+
+	pthread_mutex_lock(&s->pool_lock);
+	s->pool_stop = true;
+	pthread_cond_broadcast(&s->pool_cond);
+	pthread_mutex_unlock(&s->pool_lock);
+	if (s->pool_started)
+		pthread_join(s->pool_thread, NULL);
+	s->pool_started = false;
+	while (s->pool_n) {
+		s->pool_n--;
+		close(s->pool[s->pool_n].fd); /* unnamed: gone with it */
+	}
+	(void)name;
+}
+
 int bk_store_begin(struct bk_store *s, struct bk_pending *p)
 {
 	char name[BKS_OBJECT_HEX + 1];
+	bool taken = false;
 	int err;
 
 	if (!p)
@@ -219,21 +322,28 @@ int bk_store_begin(struct bk_store *s, struct bk_pending *p)
 	p->tmp[0] = p->object[0] = '\0';
 	if (!s)
 		return -EINVAL;
-	err = new_object_name(p->object);
+	pthread_mutex_lock(&s->pool_lock);
+	if (!s->pool_started && !s->pool_stop &&
+	    pthread_create(&s->pool_thread, NULL, pool_main, s) == 0)
+		s->pool_started = true;
+	if (s->pool_n) {
+		s->pool_n--;
+		p->fd = s->pool[s->pool_n].fd;
+		memcpy(p->object, s->pool[s->pool_n].object, sizeof(p->object));
+		taken = true;
+	}
+	pthread_cond_signal(&s->pool_cond);
+	pthread_mutex_unlock(&s->pool_lock);
+	if (taken)
+		return 0; /* unnamed: p->tmp stays "" */
+	err = tmp_create(s, p->object, &p->fd);
 	if (err)
 		return err;
 	tmp_name(p->object, name);
 	if ((size_t)snprintf(p->tmp, sizeof(p->tmp), "%s/tmp/%s", s->dir,
 			     name) >= sizeof(p->tmp)) {
-		p->tmp[0] = p->object[0] = '\0';
+		bk_store_abort(s, p);
 		return -ENAMETOOLONG; /* not after open_layout's check */
-	}
-	p->fd = openat(s->tmpfd, name,
-		       O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (p->fd < 0) {
-		err = -errno;
-		p->tmp[0] = p->object[0] = '\0';
-		return err;
 	}
 	return 0;
 }
@@ -247,7 +357,7 @@ void bk_store_abort(struct bk_store *s, struct bk_pending *p)
 	if (p->fd >= 0)
 		close(p->fd);
 	p->fd = -1;
-	if (s && bks_object_valid(p->object)) {
+	if (s && p->tmp[0] && bks_object_valid(p->object)) {
 		tmp_name(p->object, name);
 		unlinkat(s->tmpfd, name, 0);
 	}
@@ -274,7 +384,8 @@ static int fsync_dir_at(int dfd, const char *name)
 
 /* Moves the content from tmp/ to objects/ durably.  On failure nothing of
  * it is in objects/; what may remain in tmp/ is the caller's to remove. */
-static int publish(struct bk_store *s, const char *name, const char *object)
+static int publish(struct bk_store *s, const char *name, const char *object,
+		   int unnamed_fd)
 {
 	char sub[3] = { object[0], object[1], '\0' };
 	bool created = false;
@@ -285,7 +396,14 @@ static int publish(struct bk_store *s, const char *name, const char *object)
 		return err;
 	if (created && s->durable && fsync(s->objfd) < 0)
 		return -errno;
-	if (renameat2(s->tmpfd, name, s->objfd, object, RENAME_NOREPLACE) < 0) {
+	if (unnamed_fd >= 0) {
+		char proc[64];
+
+		/* Linking refuses to replace, as the rename below. */
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", unnamed_fd);
+		if (linkat(AT_FDCWD, proc, s->objfd, object, AT_SYMLINK_FOLLOW) < 0)
+			return -errno;
+	} else if (renameat2(s->tmpfd, name, s->objfd, object, RENAME_NOREPLACE) < 0) {
 		if (errno != EINVAL && errno != ENOSYS)
 			return -errno;
 		/* No RENAME_NOREPLACE here: link refuses to replace too. */
@@ -331,9 +449,15 @@ int bk_store_commit(struct bk_store *s, struct bk_pending *p,
 		err = -errno;
 		goto fail;
 	}
-	close(p->fd);
-	p->fd = -1;
-	err = publish(s, name, p->object);
+	if (p->tmp[0]) {
+		close(p->fd);
+		p->fd = -1;
+		err = publish(s, name, p->object, -1);
+	} else {
+		err = publish(s, name, p->object, p->fd);
+		close(p->fd);
+		p->fd = -1;
+	}
 	if (err)
 		goto fail;
 

@@ -54,6 +54,8 @@ enum bks_stmt {
 	BKS_NSTMT
 };
 
+#define BKS_POOL 8
+
 struct bk_store {
 	pthread_mutex_t lock;
 	sqlite3 *db;
@@ -64,6 +66,18 @@ struct bk_store {
 	int objfd; /* objects/ */
 	int tmpfd; /* tmp/ */
 	char dir[BK_PATH_MAX]; /* absolute */
+	/* Temporary files made ahead of need by a background thread
+	 * (store.c): creating a file is the slowest step of a version on
+	 * ext4, and a version is taken while the program waits. */
+	pthread_mutex_t pool_lock;
+	pthread_cond_t pool_cond;
+	pthread_t pool_thread;
+	bool pool_started, pool_stop;
+	unsigned pool_n;
+	struct {
+		int fd;
+		char object[BK_OBJECT_MAX];
+	} pool[BKS_POOL];
 };
 
 /* catalog.c */

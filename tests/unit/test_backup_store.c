@@ -288,7 +288,8 @@ static void test_commit_versions(void **state)
 	v.size = 999999; /* wrong on purpose: the store counts the content */
 	assert_int_equal(bk_store_begin(f->s, &p), 0);
 	assert_true(p.fd >= 0);
-	assert_non_null(strstr(p.tmp, "/tmp/"));
+	/* A file from the store's pool is unnamed (O_TMPFILE): tmp "". */
+	assert_true(!p.tmp[0] || strstr(p.tmp, "/tmp/"));
 	write_all(p.fd, "hello", 5);
 	assert_int_equal(bk_store_commit(f->s, &p, &v), 0);
 	assert_int_equal(v.size, 5);
@@ -867,6 +868,54 @@ static void put_file(const struct fx *f, const char *rel)
 	close(fd);
 }
 
+/* Once the pool has filled, a version's file is unnamed: nothing in tmp/
+ * while it is written, linked into objects/ at commit, nothing left by an
+ * abort. */
+static void test_pool_unnamed(void **state)
+{
+	struct fx *f = *state;
+	struct bk_pending p, q;
+	struct bk_version v, got;
+	char buf[8];
+	int fd;
+
+	keep(f->s, "/warm", 2); /* starts the pool */
+	for (int i = 0; i < 100 && count_files(f, "tmp") == 0; i++) {
+		struct timespec ts = { 0, 10000000 };
+
+		assert_int_equal(bk_store_begin(f->s, &q), 0);
+		if (!q.tmp[0]) {
+			bk_store_abort(f->s, &q);
+			break;
+		}
+		bk_store_abort(f->s, &q);
+		nanosleep(&ts, NULL);
+	}
+	{
+		struct timespec ts = { 0, 50000000 };
+
+		nanosleep(&ts, NULL);
+	}
+	assert_int_equal(bk_store_begin(f->s, &p), 0);
+	assert_string_equal(p.tmp, "");
+	assert_int_equal(count_files(f, "tmp"), 0);
+	write_all(p.fd, "pooled", 6);
+	memset(&v, 0, sizeof(v));
+	snprintf(v.path, sizeof(v.path), "/pooled");
+	v.reason = BK_REASON_WRITE;
+	assert_int_equal(bk_store_commit(f->s, &p, &v), 0);
+	assert_int_equal(bk_store_open_version(f->s, v.id, &fd, &got), 0);
+	assert_int_equal(read(fd, buf, sizeof(buf)), 6);
+	assert_memory_equal(buf, "pooled", 6);
+	close(fd);
+	assert_int_equal(count_files(f, "tmp"), 0);
+	assert_int_equal(bk_store_begin(f->s, &q), 0);
+	write_all(q.fd, "dropped", 7);
+	bk_store_abort(f->s, &q);
+	assert_int_equal(count_files(f, "tmp"), 0);
+	assert_int_equal(count_files(f, "objects"), 2);
+}
+
 static void test_recover_tmp(void **state)
 {
 	struct fx *f = *state;
@@ -875,10 +924,23 @@ static void test_recover_tmp(void **state)
 	unsigned recovered = 0;
 
 	keep(f->s, "/kept", 3);
-	/* A crash while writing content: the file stays in tmp/. */
+	/* A crash while writing content: an unnamed file from the pool
+	 * vanishes with the process; a named one (made when the pool was
+	 * empty, or where there is no O_TMPFILE) stays in tmp/. */
 	assert_int_equal(bk_store_begin(f->s, &p), 0);
 	write_all(p.fd, "partial", 7);
 	close(p.fd);
+	if (!p.tmp[0]) {
+		char path[PATH_MAX + 64];
+		int fd;
+
+		assert_int_equal(count_files(f, "tmp"), 0);
+		PATHF(path, "%s/tmp/0123456789abcdef0123456789abcdef", f->dir);
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+		assert_true(fd >= 0);
+		write_all(fd, "partial", 7);
+		close(fd);
+	}
 	assert_int_equal(count_files(f, "tmp"), 1);
 	reopen(f, &recovered);
 	assert_int_equal(recovered, 1);
@@ -1210,6 +1272,7 @@ int main(void)
 		T(test_trim),
 		T(test_usage),
 		T(test_policy_wants),
+		T(test_pool_unnamed),
 		T(test_recover_tmp),
 		T(test_recover_orphan_object),
 		T(test_recover_missing_object),

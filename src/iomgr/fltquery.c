@@ -328,11 +328,13 @@ static NTSTATUS fq_fixed_and_name(void *buf, ULONG len, const void *fixed,
 		return STATUS_INFO_LENGTH_MISMATCH;
 	memcpy(buf, fixed, off);
 	if (n > len - off) {
-		memcpy((char *)buf + off, name, len - off);
+		if (len > off)
+			memcpy((char *)buf + off, name, len - off);
 		*used = len;
 		return STATUS_BUFFER_OVERFLOW;
 	}
-	memcpy((char *)buf + off, name, n);
+	if (n)
+		memcpy((char *)buf + off, name, n);
 	*used = off + n;
 	return STATUS_SUCCESS;
 }

@@ -3,9 +3,9 @@
  * and the life of a version's content (begin, commit, abort, open).
  *
  * Commit order, on which recovery relies (store.h): the content is
- * fsync'ed in tmp/, renamed into objects/xx/ (created and objects/
- * fsync'ed if new), objects/xx/ is fsync'ed, and only then is the row
- * inserted.  Object names are 128 random bits and the rename refuses to
+ * fsync'ed in tmp/, linked (an unnamed O_TMPFILE from the pool) or renamed
+ * (a named file) into objects/xx/ (created and objects/ fsync'ed if new),
+ * objects/xx/ is fsync'ed, and only then is the row inserted.  Object names are 128 random bits and the rename refuses to
  * replace, so a name is never given twice.
  *
  * One process owns a store at a time: bk_store_open takes an exclusive

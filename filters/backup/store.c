@@ -2,10 +2,11 @@
  * store.c - the backup filter's version store: opening and closing it,
  * and the life of a version's content (begin, commit, abort, open).
  *
- * Commit order, on which recovery relies (store.h): the content is
- * fsync'ed in tmp/, linked (an unnamed O_TMPFILE from the pool) or renamed
- * (a named file) into objects/xx/ (created and objects/ fsync'ed if new),
- * objects/xx/ is fsync'ed, and only then is the row inserted.  Object names are 128 random bits and the rename refuses to
+ * Commit order, on which recovery relies (store.h): the content is linked
+ * (an unnamed O_TMPFILE from the pool) or renamed (a named file in tmp/)
+ * into objects/xx/ (created and objects/ fsync'ed if new), then the
+ * content and objects/xx/ are fsync'ed, and only then is the row
+ * inserted.  Object names are 128 random bits and the rename refuses to
  * replace, so a name is never given twice.
  *
  * One process owns a store at a time: bk_store_open takes an exclusive
@@ -411,10 +412,7 @@ static int publish(struct bk_store *s, const char *name, const char *object,
 			return -errno;
 		unlinkat(s->tmpfd, name, 0);
 	}
-	err = s->durable ? fsync_dir_at(s->objfd, sub) : 0;
-	if (err)
-		unlinkat(s->objfd, object, 0);
-	return err;
+	return 0;
 }
 
 static bool version_ok(const struct bk_version *v)
@@ -445,21 +443,33 @@ int bk_store_commit(struct bk_store *s, struct bk_pending *p,
 		return -EINVAL;
 	}
 	tmp_name(p->object, name);
-	if ((s->durable && fsync(p->fd) < 0) || fstat(p->fd, &st) < 0) {
+	if (fstat(p->fd, &st) < 0) {
 		err = -errno;
 		goto fail;
 	}
-	if (p->tmp[0]) {
-		close(p->fd);
-		p->fd = -1;
-		err = publish(s, name, p->object, -1);
-	} else {
-		err = publish(s, name, p->object, p->fd);
-		close(p->fd);
-		p->fd = -1;
+	err = publish(s, name, p->object, p->tmp[0] ? -1 : p->fd);
+	/* Durable before the row: the content, then the name.  Syncing the
+	 * file after it is linked lets one journal commit carry both on
+	 * ext4 and XFS; the directory's sync then finds little to do.  A
+	 * crash in between leaves an object without a row, which
+	 * bk_store_open removes. */
+	if (!err && s->durable) {
+		char sub[3] = { p->object[0], p->object[1], '\0' };
+
+		if (fdatasync(p->fd) < 0)
+			err = -errno;
+		else
+			err = fsync_dir_at(s->objfd, sub);
+		if (err)
+			unlinkat(s->objfd, p->object, 0);
 	}
-	if (err)
+	close(p->fd);
+	p->fd = -1;
+	if (err) {
+		/* A named temporary file that was not renamed is removed by
+		 * the abort; a linked or renamed one is gone already. */
 		goto fail;
+	}
 
 	snprintf(v->object, sizeof(v->object), "%s", p->object);
 	v->size = (uint64_t)st.st_size;

@@ -9,12 +9,14 @@
  *   <dir>/tmp/...         content being written; deleted at open
  *
  * A version becomes visible in three steps: its content is written to a
- * file in tmp/ and fsync'ed, renamed into objects/ (and objects/xx
- * fsync'ed), then its catalog row is inserted.  Eviction deletes the row
- * first, then the file.  So a crash at any moment leaves at worst a file in
- * tmp/ or an object without a row, both removed by bk_store_open; a row
- * never points at missing or partial content (bk_store_open also drops a
- * row whose object is gone, e.g. deleted by hand, and says so).
+ * temporary file in tmp/ (unnamed where the file system allows), linked or
+ * renamed into objects/xx/, the content and objects/xx/ are fsync'ed
+ * (unless the store is not durable), then its catalog row is inserted.
+ * Eviction deletes the row first, then the file.  So a crash at any moment
+ * leaves at worst a file in tmp/ or an object without a row, both removed
+ * by bk_store_open; a row never points at missing or partial content
+ * (bk_store_open also drops a row whose object is gone, e.g. deleted by
+ * hand, or does not have the size the row records, and says so).
  *
  * Thread safety: every function may be called from any thread at once; the
  * store serialises its catalog access internally.

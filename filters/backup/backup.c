@@ -2,9 +2,11 @@
  * backup.c - the backup minifilter: every file's previous content kept
  * before it changes, restorable by its users (docs/backup.md).
  *
- * Seed 000's backup design: the filter watches IRP_MJ_CREATE,
- * IRP_MJ_WRITE, IRP_MJ_CLEANUP and IRP_MJ_CLOSE, plus
- * IRP_MJ_SET_INFORMATION for the changes Linux makes by name.  Before the
+ * Seed 000's backup design: the filter watches IRP_MJ_CREATE and
+ * IRP_MJ_WRITE, plus IRP_MJ_SET_INFORMATION for the changes Linux makes by
+ * name; the end of a cycle, IRP_MJ_CLEANUP and IRP_MJ_CLOSE, needs no
+ * callback, since the stream handle context that marks the cycle goes
+ * with the file object (no callback: no dispatch on every close).  Before the
  * first change of each open/modify cycle it copies the file's current
  * content into the volume's version store (store.h): a reflink when the
  * store shares the file system, a copy otherwise, both done below this
@@ -449,8 +451,18 @@ static NTSTATUS bk_copy(PFLT_INSTANCE Instance, PFILE_OBJECT fo, int fd,
 	return st;
 }
 
+/* Whether the policy versions rel (counted when it does not). */
+static bool bk_wanted(const char *rel)
+{
+	if (bk_policy_wants(&bk.policy, rel))
+		return true;
+	atomic_fetch_add(&bk.stats.skipped_policy, 1);
+	return false;
+}
+
 /*
- * Keeps the current content of fo (path rel on v) as a version.  Returns
+ * Keeps the current content of fo (path rel on v, which the policy wants)
+ * as a version; with last_link_only, not when another link keeps it.  Returns
  * STATUS_SUCCESS when a version was kept or nothing needed keeping, and
  * STATUS_DISK_FULL when the store is full under WhenFull=deny (the caller
  * fails the operation); other failures are logged and reported as success
@@ -458,7 +470,7 @@ static NTSTATUS bk_copy(PFLT_INSTANCE Instance, PFILE_OBJECT fo, int fd,
  */
 static NTSTATUS bk_keep(struct bk_volume *v, PFLT_INSTANCE Instance,
 			PFILE_OBJECT fo, const char *rel, uint32_t reason,
-			PFLT_CALLBACK_DATA Data)
+			PFLT_CALLBACK_DATA Data, bool last_link_only)
 {
 	FILE_STAT_LX_INFORMATION sx;
 	LX_COPY_TO_DESCRIPTOR_OUTPUT out = { 0 };
@@ -469,16 +481,14 @@ static NTSTATUS bk_keep(struct bk_volume *v, PFLT_INSTANCE Instance,
 	NTSTATUS st;
 	int err;
 
-	if (!bk_policy_wants(&bk.policy, rel)) {
-		atomic_fetch_add(&bk.stats.skipped_policy, 1);
-		return STATUS_SUCCESS;
-	}
 	st = FltQueryInformationFile(Instance, fo, &sx, sizeof(sx),
 				     FileStatLxInformation, NULL);
 	if (!NT_SUCCESS(st))
 		return STATUS_SUCCESS; /* gone or unreadable: nothing to keep */
 	if ((sx.LxMode & S_IFMT) != S_IFREG || sx.EndOfFile.QuadPart <= 0)
 		return STATUS_SUCCESS;
+	if (last_link_only && sx.NumberOfLinks > 1)
+		return STATUS_SUCCESS; /* the content stays under another name */
 	if (bk.policy.max_file_size &&
 	    (uint64_t)sx.EndOfFile.QuadPart > bk.policy.max_file_size) {
 		atomic_fetch_add(&bk.stats.skipped_policy, 1);
@@ -578,22 +588,14 @@ static NTSTATUS bk_keep_named(struct bk_volume *v, PFLT_INSTANCE Instance,
 			      const char *rel, uint32_t reason,
 			      PFLT_CALLBACK_DATA Data, bool last_link_only)
 {
-	FILE_STAT_LX_INFORMATION sx;
 	struct bk_open o;
 	NTSTATUS st;
 
-	if (!bk_policy_wants(&bk.policy, rel))
+	if (!bk_wanted(rel))
 		return STATUS_SUCCESS;
 	if (!NT_SUCCESS(bk_open_rel(v, rel, FILE_GENERIC_READ, &o)))
 		return STATUS_SUCCESS; /* nothing there (or not readable) */
-	if (last_link_only &&
-	    NT_SUCCESS(FltQueryInformationFile(Instance, o.fo, &sx, sizeof(sx),
-					       FileStatLxInformation, NULL)) &&
-	    sx.NumberOfLinks > 1) {
-		bk_close(&o);
-		return STATUS_SUCCESS; /* the content stays under another name */
-	}
-	st = bk_keep(v, Instance, o.fo, rel, reason, Data);
+	st = bk_keep(v, Instance, o.fo, rel, reason, Data, last_link_only);
 	bk_close(&o);
 	return st;
 }
@@ -682,9 +684,11 @@ static NTSTATUS bk_first_change(PFLT_CALLBACK_DATA Data,
 	if (!hc->Kept) {
 		v = bk_volume_of(FltObjects->Instance);
 		rel = malloc(BK_PATH_MAX);
-		if (v && rel && bk_data_path(Data, rel, BK_PATH_MAX))
+		if (v && rel && bk_data_path(Data, rel, BK_PATH_MAX) &&
+		    bk_wanted(rel))
 			st = bk_keep(v, FltObjects->Instance,
-				     FltObjects->FileObject, rel, reason, Data);
+				     FltObjects->FileObject, rel, reason, Data,
+				     false);
 		free(rel);
 		bk_volume_put(v);
 		if (st != STATUS_DISK_FULL)
@@ -792,27 +796,11 @@ bk_pre_set_information(PFLT_CALLBACK_DATA Data, PCFLT_RELATED_OBJECTS FltObjects
 	return FLT_PREOP_SUCCESS_NO_CALLBACK;
 }
 
-/* CLEANUP and CLOSE end the handle's cycle: its context goes with the
- * file object.  They are registered so that the stack is the one the
- * seed's backup design describes and a later version of this filter can
- * act at the end of a cycle (a deferred copy, a hash). */
-static FLT_PREOP_CALLBACK_STATUS FLTAPI
-bk_pre_cycle_end(PFLT_CALLBACK_DATA Data, PCFLT_RELATED_OBJECTS FltObjects,
-		 PVOID *CompletionContext)
-{
-	UNREFERENCED_PARAMETER(Data);
-	UNREFERENCED_PARAMETER(FltObjects);
-	*CompletionContext = NULL;
-	return FLT_PREOP_SUCCESS_NO_CALLBACK;
-}
-
 static const FLT_OPERATION_REGISTRATION bk_ops[] = {
 	{ IRP_MJ_CREATE, 0, bk_pre_create, bk_post_create },
 	{ IRP_MJ_WRITE, FLTFL_OPERATION_REGISTRATION_SKIP_CACHED_IO, bk_pre_write,
 	  NULL },
 	{ IRP_MJ_SET_INFORMATION, 0, bk_pre_set_information, NULL },
-	{ IRP_MJ_CLEANUP, 0, bk_pre_cycle_end, NULL },
-	{ IRP_MJ_CLOSE, 0, bk_pre_cycle_end, NULL },
 	{ IRP_MJ_OPERATION_END }
 };
 

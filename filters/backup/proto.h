@@ -14,8 +14,9 @@
  *
  * Who sees what: root (uid 0) sees every version.  Any other user sees a
  * version when, at version time, the file's mode granted them read access
- * (owner with S_IRUSR, a member of its group with S_IRGRP, anyone with
- * S_IROTH); membership uses the program's groups as of its connection.
+ * as the kernel decides it, by class: the owner by S_IRUSR alone, a member
+ * of its group by S_IRGRP alone, anyone else by S_IROTH; membership uses
+ * the program's groups as of its connection.
  * Versions a user may not see are left out of LIST and DELETED and give
  * EACCES for INFO and READ.  PURGE is for root only (EPERM).
  */
@@ -49,7 +50,8 @@ struct bk_request {
 	uint64_t offset; /* READ */
 	/* Absolute Linux path, NUL-terminated, no symlinks or "..", as the
 	 * program resolved it (realpath of the parent + final name); LIST,
-	 * DELETED, USAGE ("" = every volume). */
+	 * DELETED, USAGE and PURGE ("" = every volume); INFO and READ: any
+	 * path on the version's volume (ids are unique per volume only). */
 	char path[BK_PROTO_PATH_MAX];
 };
 

@@ -68,19 +68,15 @@ static void fm_futex_wake(_Atomic int *word)
 /* Parks the calling thread until the filter completes op. */
 static void fm_op_park(struct fm_op_ctx *op)
 {
-	if (op->on_pend) {
-		atomic_fetch_add(&fm_pending, 1);
+	/* Without an issuer hook nothing cancels it (filter-initiated I/O). */
+	atomic_fetch_add(&fm_pending, 1);
+	if (op->on_pend)
 		op->on_pend(op, true);
-		fm_futex_wait(&op->pend_word);
-		/* Waits for a cancel in progress: none runs after this. */
+	fm_futex_wait(&op->pend_word);
+	/* Waits for a cancel in progress: none runs after this. */
+	if (op->on_pend)
 		op->on_pend(op, false);
-		atomic_fetch_sub(&fm_pending, 1);
-	} else {
-		/* Nothing cancels it (filter-initiated I/O, tests). */
-		atomic_fetch_add(&fm_pending, 1);
-		fm_futex_wait(&op->pend_word);
-		atomic_fetch_sub(&fm_pending, 1);
-	}
+	atomic_fetch_sub(&fm_pending, 1);
 	op->cancel_routine = NULL;
 	atomic_store_explicit(&op->pend_word, 0, memory_order_relaxed);
 }

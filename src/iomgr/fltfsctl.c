@@ -81,7 +81,7 @@ static bool fsctl_same(const struct stat *a, const struct stat *b)
 static int fsctl_copy_to_fd(int src, const LX_COPY_TO_DESCRIPTOR_INPUT *in,
 			    LX_COPY_TO_DESCRIPTOR_OUTPUT *out)
 {
-	struct stat before, after;
+	struct stat before, after, target;
 	int err = 0, tries;
 
 	for (tries = 0; tries < FSCTL_COPY_TRIES; tries++) {
@@ -92,9 +92,9 @@ static int fsctl_copy_to_fd(int src, const LX_COPY_TO_DESCRIPTOR_INPUT *in,
 		/* Only a target that has content is emptied: ext4 flushes a
 		 * file truncated to zero when it is closed (auto_da_alloc),
 		 * which a fresh empty target need not pay. */
-		if (fstat(in->TargetDescriptor, &after) < 0)
+		if (fstat(in->TargetDescriptor, &target) < 0)
 			return -errno;
-		if (after.st_size && ftruncate(in->TargetDescriptor, 0) < 0)
+		if (target.st_size && ftruncate(in->TargetDescriptor, 0) < 0)
 			return -errno;
 		out->BytesCopied.QuadPart = 0;
 		err = -EOPNOTSUPP;

@@ -74,7 +74,7 @@ void fm_op_init(struct fm_op_ctx *op, struct fm_volume *vol, UCHAR major,
 	op->major_idx = fm_major_index(major);
 	op->npost = 0;
 	op->below = NULL;
-	atomic_store_explicit(&op->pend_word, 0, memory_order_relaxed);
+	rtl_event_reset(&op->pend);
 	atomic_store_explicit(&op->canceled, false, memory_order_relaxed);
 	op->cbdq = NULL;
 	op->cbdq_ctx = NULL;

@@ -20,6 +20,7 @@
 #define ALTITUDE_FM_H
 
 #include <fltKernel.h>
+#include "rtl/fiber.h"
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -216,11 +217,12 @@ struct fm_op_ctx {
 	 * issues the operation sets this to NULL after fm_op_init and calls
 	 * fm_op_mdls_free after fm_op_complete. */
 	struct fm_op_mdl *mdls;
-	/* Pended operations (pending.c).  The thread that ran the callback
-	 * which returned FLT_PREOP_PENDING or FLT_POSTOP_MORE_PROCESSING_
-	 * REQUIRED waits on pend_word (a futex) until FltCompletePended*
-	 * Operation stores the verdict and sets it. */
-	_Atomic int pend_word;
+	/* Pended operations (pending.c).  The operation that a callback
+	 * pended (FLT_PREOP_PENDING, FLT_POSTOP_MORE_PROCESSING_REQUIRED)
+	 * waits on pend until FltCompletePended*Operation stores the verdict
+	 * and sets it: a program's operation parks its fiber, filter-initiated
+	 * I/O blocks its issuing thread (rtl/fiber.h). */
+	struct rtl_event pend;
 	FLT_PREOP_CALLBACK_STATUS pend_status;
 	PVOID pend_context;
 	/* The program gave up (a signal): FltIsIoCanceled; under

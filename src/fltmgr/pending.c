@@ -5,11 +5,13 @@
  * FltSetCancelCompletion) and the cancel-safe queues (FltCbdq*).
  *
  * The operation's state is its struct fm_op_ctx, which stays where the
- * issuer put it; the thread that ran the pending callback waits on the
- * context's futex word without spinning, and the filter's completion, from
- * any thread, stores the verdict and wakes it.  The filter may complete
- * before its callback has returned: the word is then already set and the
- * wait returns at once.
+ * issuer put it (a program's operation: on its fiber's stack); the
+ * operation waits on the context's event, and the filter's completion,
+ * from any thread, stores the verdict and sets it.  A program's operation
+ * holds no thread while it waits: its fiber is parked and resumed by a
+ * resumer thread (rtl/fiber.c).  The filter may complete before its
+ * callback has returned: the event is then already set and the wait
+ * returns at once.
  *
  * Cancellation: the issuer's on_pend hook arms a cancel notification (the
  * I/O manager: a FUSE interrupt when the program gets a signal) that calls
@@ -22,11 +24,8 @@
 #include "rtl/rtl.h"
 
 #include <errno.h>
-#include <linux/futex.h>
 #include <stddef.h>
-#include <sys/syscall.h>
 #include <syslog.h>
-#include <unistd.h>
 
 static pthread_mutex_t fm_cancel_lock = PTHREAD_MUTEX_INITIALIZER;
 static _Atomic long fm_pending;
@@ -42,43 +41,27 @@ long fm_pending_count(void)
 }
 
 /*
- * pend_word: 0 pended, nobody waiting yet; 1 completed; 2 the delivering
- * thread sleeps on it.  A completion that finds no sleeper (the filter
- * completed from inside its callback, or before the thread got here) makes
- * no system call.
+ * Waits until the filter completes op.  A program's operation (the I/O
+ * manager set on_pend) parks its fiber: the thread serves other requests
+ * meanwhile and the operation goes on wherever it is resumed.  Filter-
+ * initiated I/O blocks the thread that issued it, as synchronous I/O does,
+ * so the issuing filter's code never changes threads under it; nothing
+ * cancels it either.
  */
-static void fm_futex_wait(_Atomic int *word)
-{
-	int expect = 0;
-
-	if (!atomic_compare_exchange_strong_explicit(word, &expect, 2,
-						     memory_order_acq_rel,
-						     memory_order_acquire))
-		return; /* already completed */
-	while (atomic_load_explicit(word, memory_order_acquire) == 2)
-		syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, 2, NULL, NULL, 0);
-}
-
-static void fm_futex_wake(_Atomic int *word)
-{
-	if (atomic_exchange_explicit(word, 1, memory_order_acq_rel) == 2)
-		syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
-}
-
-/* Parks the calling thread until the filter completes op. */
 static void fm_op_park(struct fm_op_ctx *op)
 {
-	/* Without an issuer hook nothing cancels it (filter-initiated I/O). */
 	atomic_fetch_add(&fm_pending, 1);
-	if (op->on_pend)
+	if (op->on_pend) {
 		op->on_pend(op, true);
-	fm_futex_wait(&op->pend_word);
-	/* Waits for a cancel in progress: none runs after this. */
-	if (op->on_pend)
+		rtl_event_wait_fiber(&op->pend);
+		/* Waits for a cancel in progress: none runs after this. */
 		op->on_pend(op, false);
+	} else {
+		rtl_event_wait(&op->pend);
+	}
 	atomic_fetch_sub(&fm_pending, 1);
 	op->cancel_routine = NULL;
-	atomic_store_explicit(&op->pend_word, 0, memory_order_relaxed);
+	rtl_event_reset(&op->pend);
 }
 
 FLT_PREOP_CALLBACK_STATUS fm_op_wait_pre(struct fm_op_ctx *op,
@@ -122,13 +105,13 @@ VOID FLTAPI FltCompletePendedPreOperation(PFLT_CALLBACK_DATA CallbackData,
 	op = fm_op_of(CallbackData);
 	op->pend_status = CallbackStatus;
 	op->pend_context = Context;
-	fm_futex_wake(&op->pend_word);
+	rtl_event_set(&op->pend);
 }
 
 VOID FLTAPI FltCompletePendedPostOperation(PFLT_CALLBACK_DATA CallbackData)
 {
 	if (CallbackData)
-		fm_futex_wake(&fm_op_of(CallbackData)->pend_word);
+		rtl_event_set(&fm_op_of(CallbackData)->pend);
 }
 
 BOOLEAN FLTAPI FltDoCompletionProcessingWhenSafe(

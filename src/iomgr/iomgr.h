@@ -17,9 +17,17 @@
 
 #include "fltmgr/fm.h"
 #include "fsback/fsback.h"
+#include "rtl/fiber.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <stdbool.h>
+
+/* A handler's frames live across a pended operation and may go on on
+ * another thread (loop.c): errno is read through a call the compiler never
+ * folds, not at an address computed on the first thread. */
+#undef errno
+#define errno (*rtl_fiber_errno())
 
 /* Longest volume-relative name a filter sees, in UTF-16 code units. */
 #define IO_NAME_MAX 4096
@@ -35,6 +43,13 @@ struct io_volume {
 	bool thread_started;
 	unsigned conn_id; /* /sys/fs/fuse/connections/<id> */
 	int loop_status;
+	/* The serving loop (loop.c): worker threads, those waiting for a
+	 * request, and requests in progress (pended ones included). */
+	pthread_mutex_t loop_lock;
+	pthread_cond_t loop_cond;
+	unsigned workers, waiting;
+	unsigned busy;
+	struct io_worker *worker_list;
 	/* Files the kernel has open; those left when the session ends (the
 	 * connection aborted under open files) are closed at unmount. */
 	pthread_mutex_t files_lock;
@@ -210,8 +225,11 @@ void io_op_copy_file_range(fuse_req_t, fuse_ino_t, off_t,
 			   struct fuse_file_info *, size_t, int);
 void io_op_lseek(fuse_req_t, fuse_ino_t, off_t, int, struct fuse_file_info *);
 
-/* ---- tls.c: per-thread buffers, freed when the worker thread ends ---- */
+/* ---- tls.c: buffers of the fiber serving a request (of the thread, off
+ * fibers), freed with it ---- */
+struct io_target;
 struct io_tls {
+	struct fuse_buf fbuf; /* the request, as read from /dev/fuse */
 	void *data; /* read and write payloads */
 	size_t data_cap;
 	void *dir_irp;
@@ -225,6 +243,7 @@ struct io_tls {
 	size_t dir_entries; /* entries the dir buffers hold */
 	void *ea;
 	size_t ea_cap;
+	struct io_target *target; /* rename/link target (namespace.c) */
 };
 struct io_tls *io_tls(void);
 /* Grows *buf to at least need bytes; NULL on allocation failure. */
@@ -234,6 +253,17 @@ void *io_tls_grow(void **buf, size_t *cap, size_t need);
 /* The next successful reply on fd is its INIT reply: add the capabilities
  * libfuse cannot ask for. */
 void io_initreply_expect(int fd);
+
+/* ---- loop.c ---- */
+/* Serves v's session until it ends, starting worker threads as requests
+ * need them; returns once every worker has stopped. */
+void io_loop_run(struct io_volume *v);
+/* After the session was told to exit: interrupts the workers blocked
+ * reading /dev/fuse so they see it. */
+void io_loop_wake(struct io_volume *v);
+/* Waits until no request of v is in progress: pended ones finish once
+ * their filter completes them. */
+void io_loop_drain(struct io_volume *v);
 
 /* ---- session.c ---- */
 /* Opens dir and creates the filter manager volume; nothing is mounted yet,

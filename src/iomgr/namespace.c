@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -85,6 +86,16 @@ struct io_target {
 	WCHAR built[IO_NAME_MAX + 64];
 };
 
+/* The target buffer of the fiber serving the request (it may be pended). */
+static struct io_target *io_target_buf(void)
+{
+	struct io_tls *tls = io_tls();
+
+	if (tls && !tls->target)
+		tls->target = malloc(sizeof(*tls->target));
+	return tls ? tls->target : NULL;
+}
+
 /* \Device\<volume>\dir\name of newparent/newname into t. */
 static void io_target_build(struct io_volume *v, struct fsb_inode *npin,
 			    const char *newname, ULONG flags,
@@ -152,7 +163,7 @@ void io_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 {
 	struct io_volume *v = io_vol(req);
 	struct fsb_inode *pin = io_inode(v, parent), *npin = io_inode(v, newparent);
-	static __thread struct io_target t;
+	struct io_target *t = io_target_buf();
 	FILE_OBJECT parent_fo;
 	struct io_op op;
 	PFLT_PARAMETERS p;
@@ -166,11 +177,15 @@ void io_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		rflags |= FILE_RENAME_REPLACE_IF_EXISTS;
 	if (flags & RENAME_EXCHANGE)
 		rflags |= FILE_RENAME_EXCHANGE_LX;
+	if (!t) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
 	io_begin(&op, req, IRP_MJ_SET_INFORMATION, 0, pin, name, NULL);
 	p = io_params(&op);
 	if (op.wanted) {
 		op.tmp.fo.FsContext = io_child(v, pin, name);
-		io_target_build(v, npin, newname, rflags, &t);
+		io_target_build(v, npin, newname, rflags, t);
 		memset(&parent_fo, 0, sizeof(parent_fo));
 		parent_fo.Type = 5;
 		parent_fo.Size = sizeof(parent_fo);
@@ -178,8 +193,8 @@ void io_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		p->SetFileInformation.FileInformationClass = FileRenameInformationEx;
 		p->SetFileInformation.Length =
 			(ULONG)(offsetof(FILE_RENAME_INFORMATION, FileName) +
-				t.info.FileNameLength);
-		p->SetFileInformation.InfoBuffer = &t.info;
+				t->info.FileNameLength);
+		p->SetFileInformation.InfoBuffer = &t->info;
 		p->SetFileInformation.ParentOfTarget = &parent_fo;
 		p->SetFileInformation.ReplaceIfExists =
 			!(flags & RENAME_NOREPLACE);
@@ -191,12 +206,12 @@ void io_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 
 		if (op.wanted) {
 			flags = 0;
-			if (!(t.info.Flags & FILE_RENAME_REPLACE_IF_EXISTS))
+			if (!(t->info.Flags & FILE_RENAME_REPLACE_IF_EXISTS))
 				flags |= RENAME_NOREPLACE;
-			if (t.info.Flags & FILE_RENAME_EXCHANGE_LX)
+			if (t->info.Flags & FILE_RENAME_EXCHANGE_LX)
 				flags = RENAME_EXCHANGE;
-			if (io_target_changed(&t)) {
-				err = io_target_resolve(v, &t, &dirfd, tname,
+			if (io_target_changed(t)) {
+				err = io_target_resolve(v, t, &dirfd, tname,
 							sizeof(tname));
 				target = tname;
 			}
@@ -231,21 +246,25 @@ void io_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 {
 	struct io_volume *v = io_vol(req);
 	struct fsb_inode *in = io_inode(v, ino), *npin = io_inode(v, newparent);
-	static __thread struct io_target t;
+	struct io_target *t = io_target_buf();
 	struct fuse_entry_param e;
 	struct io_op op;
 	PFLT_PARAMETERS p;
 	int err;
 
+	if (!t) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
 	io_begin(&op, req, IRP_MJ_SET_INFORMATION, 0, in, NULL, NULL);
 	p = io_params(&op);
 	if (op.wanted) {
-		io_target_build(v, npin, newname, FILE_LINK_POSIX_SEMANTICS, &t);
+		io_target_build(v, npin, newname, FILE_LINK_POSIX_SEMANTICS, t);
 		p->SetFileInformation.FileInformationClass = FileLinkInformationEx;
 		p->SetFileInformation.Length =
 			(ULONG)(offsetof(FILE_LINK_INFORMATION, FileName) +
-				t.info.FileNameLength);
-		p->SetFileInformation.InfoBuffer = &t.info;
+				t->info.FileNameLength);
+		p->SetFileInformation.InfoBuffer = &t->info;
 	}
 	if (io_pre(&op)) {
 		int dirfd = npin->fd;
@@ -253,8 +272,8 @@ void io_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 		const char *target = newname;
 
 		err = 0;
-		if (op.wanted && io_target_changed(&t)) {
-			err = io_target_resolve(v, &t, &dirfd, tname, sizeof(tname));
+		if (op.wanted && io_target_changed(t)) {
+			err = io_target_resolve(v, t, &dirfd, tname, sizeof(tname));
 			target = tname;
 		}
 		if (!err && linkat(in->fd, "", dirfd, target, AT_EMPTY_PATH) < 0)

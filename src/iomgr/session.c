@@ -84,26 +84,9 @@ static void io_init(void *userdata, struct fuse_conn_info *conn)
 		(conn->want & FUSE_CAP_POSIX_ACL) ? "on" : "off");
 }
 
-#define IO_MAX_THREADS 8192
-
 static void *io_loop(void *arg)
 {
-	struct io_volume *v = arg;
-	struct fuse_loop_config *cfg = fuse_loop_cfg_create();
-
-	if (!cfg) {
-		v->loop_status = -ENOMEM;
-		return NULL;
-	}
-	/* Keep workers around between bursts: a new thread costs more than
-	 * an idle one, and takes its buffers with it when it goes.  A thread
-	 * whose operation a filter pended is parked until the filter
-	 * completes it, and libfuse starts another for the next request; the
-	 * bound is how many operations may be pended on a volume at once. */
-	fuse_loop_cfg_set_max_threads(cfg, IO_MAX_THREADS);
-	fuse_loop_cfg_set_idle_threads(cfg, 16);
-	v->loop_status = fuse_session_loop_mt(v->se, cfg);
-	fuse_loop_cfg_destroy(cfg);
+	io_loop_run(arg);
 	return NULL;
 }
 
@@ -193,6 +176,8 @@ int io_volume_create(const char *dir, const char *name, struct io_volume **out)
 	v->fs.inode_gone = io_inode_gone;
 	v->fs.inode_gone_arg = v;
 	pthread_mutex_init(&v->files_lock, NULL);
+	pthread_mutex_init(&v->loop_lock, NULL);
+	pthread_cond_init(&v->loop_cond, NULL);
 	*out = v;
 	return 0;
 
@@ -248,7 +233,8 @@ int io_volume_start(struct io_volume *v)
 }
 
 /* Ends the session even while programs keep files open: abort the
- * connection once the lazy unmount has had a moment to drain. */
+ * connection once the lazy unmount has had a moment to drain.  The
+ * session itself stays until the operations filters pended are done. */
 static void io_volume_stop(struct io_volume *v)
 {
 	struct timespec deadline;
@@ -272,11 +258,20 @@ static void io_volume_stop(struct io_volume *v)
 						v->name);
 				close(fd);
 			}
-			pthread_join(v->thread, NULL);
+			/* Workers still blocked reading the device are
+			 * interrupted until the loop has ended. */
+			do {
+				io_loop_wake(v);
+				clock_gettime(CLOCK_REALTIME, &deadline);
+				deadline.tv_nsec += 50 * 1000000;
+				if (deadline.tv_nsec >= 1000000000) {
+					deadline.tv_sec++;
+					deadline.tv_nsec -= 1000000000;
+				}
+			} while (pthread_timedjoin_np(v->thread, NULL, &deadline) != 0);
 		}
+		v->thread_started = false;
 	}
-	fuse_session_destroy(v->se);
-	v->se = NULL;
 	rtl_log(LOG_INFO, "volume %s unmounted from %s", v->name, v->mountpoint);
 }
 
@@ -306,6 +301,10 @@ static void io_close_leftovers(struct io_volume *v)
 void io_volume_unmount(struct io_volume *v)
 {
 	io_volume_stop(v);
+	io_loop_drain(v);
+	if (v->se)
+		fuse_session_destroy(v->se);
+	v->se = NULL;
 	io_close_leftovers(v);
 	/* Streams go before the instances that set contexts on them. */
 	fsb_foreach(&v->fs, io_inode_gone, v);
@@ -313,6 +312,8 @@ void io_volume_unmount(struct io_volume *v)
 	fsb_destroy(&v->fs);
 	close(v->root_fd);
 	pthread_mutex_destroy(&v->files_lock);
+	pthread_mutex_destroy(&v->loop_lock);
+	pthread_cond_destroy(&v->loop_cond);
 	free(v->mountpoint);
 	free(v->name);
 	free(v);

@@ -1,7 +1,8 @@
 #!/bin/bash
 # t_pending: pended operations.  The pendfilter test filter pends creates
 # (FLT_PREOP_PENDING): completed later from a worker thread; 1,000 pending
-# at once in a cancel-safe queue while the volume serves others; a program
+# at once in a cancel-safe queue while the volume serves others, holding no
+# daemon thread; a program
 # interrupted by a signal gets EINTR (the queue cancels the operation); a
 # denied verdict gives EACCES; a post-operation hold
 # (FLT_POSTOP_MORE_PROCESSING_REQUIRED); and detaching the filter with
@@ -66,6 +67,10 @@ for i in $(seq 1000); do
 done
 wait_for 180 bash -c "[ \$(grep -c '^pended q-' '$PLOG') -ge 1000 ]"
 check_eq "1,000 opens are pending at once" 1000 "$(grep -c '^pended q-' "$PLOG")"
+# A pended operation holds no daemon thread: its fiber is parked.
+threads=$(awk '/^Threads:/ { print $2 }' "/proc/$DAEMON_PID/status")
+check "the 1,000 pending opens hold no daemon threads ($threads threads in all)" \
+	test "$threads" -lt 100
 check "meanwhile the volume serves others: stat" stat "$VOL/other"
 check "... ls" ls "$VOL/q-999"
 check "... a write" bash -c "echo x >'$VOL/other'"

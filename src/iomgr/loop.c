@@ -1,0 +1,272 @@
+/*
+ * loop.c - serving a volume's FUSE session: worker threads that read
+ * requests from /dev/fuse and run them, each on a fiber (rtl/fiber.h).
+ *
+ * A worker reads a request into its fiber's buffer and runs it through
+ * libfuse to the handler.  When a filter pends the operation, the fiber
+ * parks with everything the request needs (the buffer libfuse parsed, the
+ * handler's frames with the callback data, the file information libfuse
+ * keeps on the stack) and the worker goes on reading on a fresh fiber: a
+ * pended operation holds no thread, and thousands can be pending at once.
+ * The filter's completion resumes the fiber on a resumer thread, which
+ * finishes the operation and replies.
+ *
+ * Threads: a worker is started whenever the last one waiting for a
+ * request takes one (as libfuse's own loop does), up to IO_MAX_WORKERS;
+ * threads are then held only by operations that block in the file system
+ * or in a filter that waits synchronously.  Workers beyond IO_MAX_IDLE
+ * waiting go away.  When the session ends, workers still blocked reading
+ * /dev/fuse (the kernel does not always end their reads, e.g. while
+ * programs keep files open on the volume) are interrupted with SIGUSR2
+ * until all have seen the end.
+ */
+#include "iomgr/iomgr.h"
+#include "rtl/rtl.h"
+
+#include <linux/fuse.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+
+#define IO_MAX_WORKERS 1024
+#define IO_MAX_IDLE 16
+#define IO_WAKE_SIGNAL SIGUSR2
+
+struct io_worker {
+	struct io_volume *v;
+	bool first; /* the volume's own thread: it stays to the end */
+	pthread_t thread;
+	struct io_worker *prev, *next; /* v->worker_list, under loop_lock */
+};
+
+static void *io_worker_main(void *arg);
+
+static void io_wake_handler(int sig)
+{
+	(void)sig; /* only to end a blocking read with EINTR */
+}
+
+static pthread_once_t io_wake_once = PTHREAD_ONCE_INIT;
+
+static void io_wake_install(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = io_wake_handler; /* no SA_RESTART */
+	sigemptyset(&sa.sa_mask);
+	sigaction(IO_WAKE_SIGNAL, &sa, NULL);
+}
+
+/* The calling thread serves v: listed, and woken by IO_WAKE_SIGNAL. */
+static void io_worker_enter(struct io_worker *w)
+{
+	struct io_volume *v = w->v;
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, IO_WAKE_SIGNAL);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	w->thread = pthread_self();
+	pthread_mutex_lock(&v->loop_lock);
+	w->prev = NULL;
+	w->next = v->worker_list;
+	if (w->next)
+		w->next->prev = w;
+	v->worker_list = w;
+	pthread_mutex_unlock(&v->loop_lock);
+}
+
+/* Called with loop_lock held; the thread may exit once it is unlocked. */
+static void io_worker_leave(struct io_worker *w)
+{
+	struct io_volume *v = w->v;
+
+	if (w->prev)
+		w->prev->next = w->next;
+	else
+		v->worker_list = w->next;
+	if (w->next)
+		w->next->prev = w->prev;
+	v->workers--;
+	pthread_cond_broadcast(&v->loop_cond);
+}
+
+/* Called with loop_lock held. */
+static void io_worker_spawn(struct io_volume *v)
+{
+	struct io_worker *w = malloc(sizeof(*w));
+	pthread_attr_t attr;
+	sigset_t set, old;
+	pthread_t th;
+	int err;
+
+	if (!w)
+		return;
+	w->v = v;
+	w->first = false;
+	/* As libfuse: the daemon's own threads take termination signals. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGQUIT);
+	pthread_sigmask(SIG_BLOCK, &set, &old);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	err = pthread_create(&th, &attr, io_worker_main, w);
+	pthread_attr_destroy(&attr);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (err) {
+		free(w);
+		rtl_log(LOG_WARNING, "volume %s: cannot start a worker thread: %s",
+			v->name, strerror(err));
+		return;
+	}
+	v->workers++;
+}
+
+static bool io_is_forget(const struct fuse_buf *buf)
+{
+	const struct fuse_in_header *in = buf->mem;
+
+	return buf->size >= sizeof(*in) &&
+	       (in->opcode == FUSE_FORGET || in->opcode == FUSE_BATCH_FORGET);
+}
+
+/* The loop each fiber runs; a fiber whose request was pended and resumed
+ * elsewhere returns once the request is done. */
+static void io_serve(void *arg)
+{
+	const struct io_worker *w = arg;
+	struct io_volume *v = w->v;
+	bool first = w->first;
+	struct io_tls *t = io_tls();
+
+	if (!t) {
+		rtl_log(LOG_ERR, "volume %s: no memory for a request buffer", v->name);
+		fuse_session_exit(v->se);
+		return;
+	}
+	for (;;) {
+		bool forget;
+		int res;
+
+		if (!rtl_fiber_is_loop() || fuse_session_exited(v->se))
+			return;
+		pthread_mutex_lock(&v->loop_lock);
+		v->waiting++;
+		pthread_mutex_unlock(&v->loop_lock);
+		res = fuse_session_receive_buf(v->se, &t->fbuf);
+		pthread_mutex_lock(&v->loop_lock);
+		v->waiting--;
+		if (res > 0) {
+			forget = io_is_forget(&t->fbuf);
+			/* FORGETs have no reply: no thread for them. */
+			if (!forget && v->waiting == 0 &&
+			    v->workers < IO_MAX_WORKERS && !fuse_session_exited(v->se))
+				io_worker_spawn(v);
+			v->busy++;
+		} else if (res < 0 && res != -EINTR && res != -EAGAIN) {
+			v->loop_status = res;
+		}
+		pthread_mutex_unlock(&v->loop_lock);
+		if (res == -EINTR || res == -EAGAIN)
+			continue;
+		if (res <= 0) {
+			fuse_session_exit(v->se);
+			return;
+		}
+		fuse_session_process_buf(v->se, &t->fbuf);
+		pthread_mutex_lock(&v->loop_lock);
+		if (--v->busy == 0)
+			pthread_cond_broadcast(&v->loop_cond);
+		/* Enough threads wait already: this one goes (not a fiber
+		 * resumed elsewhere: its thread is a resumer's). */
+		if (!first && rtl_fiber_is_loop() && v->waiting >= IO_MAX_IDLE) {
+			pthread_mutex_unlock(&v->loop_lock);
+			return;
+		}
+		pthread_mutex_unlock(&v->loop_lock);
+	}
+}
+
+static void *io_worker_main(void *arg)
+{
+	struct io_worker *w = arg;
+	struct io_volume *v = w->v;
+
+	io_worker_enter(w);
+	rtl_fiber_run_thread(io_serve, w);
+	pthread_mutex_lock(&v->loop_lock);
+	io_worker_leave(w);
+	pthread_mutex_unlock(&v->loop_lock);
+	free(w);
+	return NULL;
+}
+
+static void io_loop_wake_locked(struct io_volume *v)
+{
+	struct io_worker *o;
+
+	for (o = v->worker_list; o; o = o->next)
+		pthread_kill(o->thread, IO_WAKE_SIGNAL);
+}
+
+void io_loop_wake(struct io_volume *v)
+{
+	pthread_mutex_lock(&v->loop_lock);
+	io_loop_wake_locked(v);
+	pthread_mutex_unlock(&v->loop_lock);
+}
+
+void io_loop_run(struct io_volume *v)
+{
+	struct io_worker w = { .v = v, .first = true };
+	struct timespec until;
+
+	pthread_once(&io_wake_once, io_wake_install);
+	pthread_mutex_lock(&v->loop_lock);
+	v->workers++;
+	pthread_mutex_unlock(&v->loop_lock);
+	io_worker_enter(&w);
+	rtl_fiber_run_thread(io_serve, &w);
+	/* The session ended: interrupt the workers still reading until every
+	 * one has seen it (a signal may land just before a read begins). */
+	pthread_mutex_lock(&v->loop_lock);
+	io_worker_leave(&w);
+	while (v->workers > 0) {
+		io_loop_wake_locked(v);
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += 20 * 1000000;
+		if (until.tv_nsec >= 1000000000) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&v->loop_cond, &v->loop_lock, &until);
+	}
+	pthread_mutex_unlock(&v->loop_lock);
+}
+
+void io_loop_drain(struct io_volume *v)
+{
+	struct timespec until;
+
+	pthread_mutex_lock(&v->loop_lock);
+	while (v->busy > 0) {
+		unsigned busy = v->busy;
+
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += 5;
+		if (pthread_cond_timedwait(&v->loop_cond, &v->loop_lock, &until) ==
+			    ETIMEDOUT &&
+		    v->busy == busy)
+			rtl_log(LOG_WARNING,
+				"volume %s: waiting for %u operations a filter "
+				"holds pended", v->name, busy);
+	}
+	pthread_mutex_unlock(&v->loop_lock);
+}

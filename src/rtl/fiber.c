@@ -60,6 +60,8 @@
 #define RESUMERS_MAX 1024
 #define RESUMERS_KEEP 2 /* idle resumers that never time out */
 #define RESUMER_IDLE_SEC 10
+#define RESUMER_STALL_MS 10 /* no progress for this long: one more */
+#define RESUMER_BACKLOG 16  /* waiting per resumer before using more CPUs */
 
 enum { EV_WAITING, EV_SET, EV_SLEEPER, EV_PARKED };
 
@@ -204,7 +206,11 @@ static struct {
 	long nready;
 	long threads, idle;
 	bool spawning; /* a resumer is starting */
-} rq = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
+	unsigned long pops; /* fibers taken: progress, for the watchdog */
+	pthread_cond_t wd_cond;
+	bool wd_started, wd_idle;
+} rq = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER,
+	 .wd_cond = PTHREAD_COND_INITIALIZER };
 
 static _Atomic long fibers_parked;
 
@@ -325,11 +331,28 @@ static void fiber_switch(struct rtl_ctx *from, struct rtl_ctx *to,
 
 static void *resumer_main(void *arg);
 
-/* Starts a resumer (rq.lock held; returns true if the caller must call
- * resumer_spawn after unlocking).  One start at a time: a burst of
- * completions is drained by the resumers there are, and another starts
- * only when a resumer takes work with more waiting and none idle (it may
- * block in the operation). */
+/*
+ * How many resumers: completed fibers queue, and the resumers take them in
+ * turn.  One suffices while the operations it resumes run through; more
+ * start when the backlog is long (up to one per CPU), and when nobody has
+ * taken a fiber for RESUMER_STALL_MS while some wait (every resumer is
+ * blocked, e.g. in a filter waiting for a user-mode reply that itself
+ * needs a queued operation): the watchdog thread checks that.
+ */
+static long cpus(void)
+{
+	static long n;
+
+	if (!n) {
+		long c = sysconf(_SC_NPROCESSORS_ONLN);
+
+		n = c > 0 ? c : 1;
+	}
+	return n;
+}
+
+/* Reserves a start (rq.lock held); the caller calls resumer_spawn after
+ * unlocking if it returns true.  One start at a time. */
 static bool resumer_wanted(void)
 {
 	if (rq.spawning || rq.threads >= RESUMERS_MAX)
@@ -339,34 +362,93 @@ static bool resumer_wanted(void)
 	return true;
 }
 
-static void resumer_spawn(void)
+static bool start_detached(void *(*fn)(void *))
 {
 	pthread_t th;
 	pthread_attr_t attr;
 	sigset_t all, old;
+	int err;
 
 	/* Signals stay with the daemon's own threads. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	if (pthread_create(&th, &attr, resumer_main, NULL) != 0) {
-		pthread_mutex_lock(&rq.lock);
-		rq.threads--;
-		rq.spawning = false;
-		if (rq.threads == 0)
-			rtl_log(LOG_ERR, "fibers: cannot start a resumer thread; "
-				"%ld completed operations wait", rq.nready);
-		pthread_mutex_unlock(&rq.lock);
-	}
+	err = pthread_create(&th, &attr, fn, NULL);
 	pthread_attr_destroy(&attr);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return err == 0;
+}
+
+static void resumer_spawn(void)
+{
+	if (start_detached(resumer_main))
+		return;
+	pthread_mutex_lock(&rq.lock);
+	rq.threads--;
+	rq.spawning = false;
+	if (rq.threads == 0)
+		rtl_log(LOG_ERR, "fibers: cannot start a resumer thread; "
+			"%ld completed operations wait", rq.nready);
+	pthread_mutex_unlock(&rq.lock);
+}
+
+static void *watchdog_main(void *arg)
+{
+	struct timespec until;
+	unsigned long pops;
+
+	(void)arg;
+	pthread_mutex_lock(&rq.lock);
+	for (;;) {
+		while (!rq.head || rq.idle > 0) {
+			rq.wd_idle = true;
+			pthread_cond_wait(&rq.wd_cond, &rq.lock);
+			rq.wd_idle = false;
+		}
+		pops = rq.pops;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += RESUMER_STALL_MS * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		while (pthread_cond_timedwait(&rq.wd_cond, &rq.lock, &until) == 0)
+			;
+		if (rq.head && rq.idle == 0 && rq.pops == pops && resumer_wanted()) {
+			pthread_mutex_unlock(&rq.lock);
+			resumer_spawn();
+			pthread_mutex_lock(&rq.lock);
+		}
+	}
+	return NULL;
+}
+
+/* Fibers wait and no resumer is idle (rq.lock held): the watchdog
+ * watches for progress.  Returns true if the caller must start it. */
+static bool watchdog_poke(void)
+{
+	if (!rq.wd_started)
+		return rq.wd_started = true;
+	if (rq.wd_idle)
+		pthread_cond_signal(&rq.wd_cond);
+	return false;
+}
+
+static void watchdog_start(void)
+{
+	if (start_detached(watchdog_main))
+		return;
+	rtl_log(LOG_WARNING, "fibers: cannot start the resumer watchdog");
+	pthread_mutex_lock(&rq.lock);
+	rq.wd_started = false;
+	pthread_mutex_unlock(&rq.lock);
 }
 
 /* A fiber whose event is set goes to the resumers. */
 static void ready_push(struct rtl_fiber *f)
 {
-	bool spawn = false;
+	bool spawn = false, watchdog = false;
 
 	pthread_mutex_lock(&rq.lock);
 	f->next = NULL;
@@ -376,11 +458,17 @@ static void ready_push(struct rtl_fiber *f)
 		rq.head = f;
 	rq.tail = f;
 	rq.nready++;
-	if (rq.idle > 0)
+	if (rq.idle > 0) {
 		pthread_cond_signal(&rq.cond);
-	else
-		spawn = resumer_wanted();
+	} else {
+		if (rq.threads == 0 ||
+		    (rq.threads < cpus() && rq.nready > RESUMER_BACKLOG * rq.threads))
+			spawn = resumer_wanted();
+		watchdog = watchdog_poke();
+	}
 	pthread_mutex_unlock(&rq.lock);
+	if (watchdog)
+		watchdog_start();
 	if (spawn)
 		resumer_spawn();
 }
@@ -495,7 +583,7 @@ static void *resumer_main(void *arg)
 	struct fthread th;
 	struct timespec until;
 	struct rtl_fiber *f;
-	bool spawn;
+	bool watchdog;
 
 	(void)arg;
 	memset(&th, 0, sizeof(th));
@@ -524,10 +612,11 @@ static void *resumer_main(void *arg)
 		if (!rq.head)
 			rq.tail = NULL;
 		rq.nready--;
-		spawn = rq.head && rq.idle == 0 && resumer_wanted();
+		rq.pops++;
+		watchdog = rq.head && rq.idle == 0 && watchdog_poke();
 		pthread_mutex_unlock(&rq.lock);
-		if (spawn)
-			resumer_spawn();
+		if (watchdog)
+			watchdog_start();
 		th.cur = f;
 		fiber_switch(&th.sched, &f->ctx, f->stack, f->stack_size, false);
 		after_switch();

@@ -211,6 +211,55 @@ static void test_set_races_park(void **state)
 	assert_int_equal(rtl_fibers_parked(), 0);
 }
 
+/* Resumed requests that block their resumer (a filter waiting for a
+ * user-mode reply) do not stall the others: the last request, which
+ * releases the blocked ones, still gets a resumer. */
+static pthread_mutex_t gate_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t gate_cond = PTHREAD_COND_INITIALIZER;
+static int gate_open;
+
+static void serve_blocking(void *arg)
+{
+	(void)arg;
+	while (rtl_fiber_is_loop()) {
+		unsigned long i = atomic_fetch_add(&next_req, 1);
+		struct request *r;
+
+		if (i >= nreq)
+			return;
+		r = &reqs[i];
+		atomic_store(&r->waiting, 1);
+		rtl_event_wait_fiber(&r->ev);
+		pthread_mutex_lock(&gate_lock);
+		if (i == nreq - 1) {
+			gate_open = 1;
+			pthread_cond_broadcast(&gate_cond);
+		}
+		while (!gate_open)
+			pthread_cond_wait(&gate_cond, &gate_lock);
+		pthread_mutex_unlock(&gate_lock);
+		atomic_store(&r->done, 1);
+		atomic_fetch_add(&finished, 1);
+	}
+}
+
+static void test_blocked_resumers_do_not_stall(void **state)
+{
+	unsigned long i, n;
+
+	(void)state;
+	/* More blockers than there are resumers, then the releaser. */
+	n = (unsigned long)rtl_fiber_resumers() + 3;
+	reset(n);
+	gate_open = 0;
+	rtl_fiber_run_thread(serve_blocking, NULL);
+	assert_int_equal(rtl_fibers_parked(), (long)n);
+	for (i = 0; i < n; i++)
+		rtl_event_set(&reqs[i].ev);
+	wait_finished(n);
+	assert_true(rtl_fiber_resumers() >= (long)n);
+}
+
 /* Off a fiber, waiting blocks the thread until another sets the event. */
 static struct rtl_event plain_ev;
 
@@ -249,6 +298,7 @@ int main(void)
 		cmocka_unit_test(test_thousand_parked_one_thread),
 		cmocka_unit_test(test_set_before_wait),
 		cmocka_unit_test(test_set_races_park),
+		cmocka_unit_test(test_blocked_resumers_do_not_stall),
 		cmocka_unit_test(test_wait_off_fiber_blocks),
 	};
 

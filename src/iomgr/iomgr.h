@@ -49,7 +49,7 @@ struct io_volume {
 	pthread_cond_t loop_cond;
 	unsigned workers, waiting;
 	unsigned busy;
-	struct io_worker *worker_list;
+	LIST_ENTRY worker_list; /* struct io_worker */
 	/* Files the kernel has open; those left when the session ends (the
 	 * connection aborted under open files) are closed at unmount. */
 	pthread_mutex_t files_lock;

@@ -39,7 +39,7 @@ struct io_worker {
 	struct io_volume *v;
 	bool first; /* the volume's own thread: it stays to the end */
 	pthread_t thread;
-	struct io_worker *prev, *next; /* v->worker_list, under loop_lock */
+	LIST_ENTRY link; /* on v->worker_list, under loop_lock */
 };
 
 static void *io_worker_main(void *arg);
@@ -72,11 +72,7 @@ static void io_worker_enter(struct io_worker *w)
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 	w->thread = pthread_self();
 	pthread_mutex_lock(&v->loop_lock);
-	w->prev = NULL;
-	w->next = v->worker_list;
-	if (w->next)
-		w->next->prev = w;
-	v->worker_list = w;
+	InsertHeadList(&v->worker_list, &w->link);
 	pthread_mutex_unlock(&v->loop_lock);
 }
 
@@ -85,12 +81,7 @@ static void io_worker_leave(struct io_worker *w)
 {
 	struct io_volume *v = w->v;
 
-	if (w->prev)
-		w->prev->next = w->next;
-	else
-		v->worker_list = w->next;
-	if (w->next)
-		w->next->prev = w->prev;
+	RemoveEntryList(&w->link);
 	v->workers--;
 	pthread_cond_broadcast(&v->loop_cond);
 }
@@ -99,27 +90,13 @@ static void io_worker_leave(struct io_worker *w)
 static void io_worker_spawn(struct io_volume *v)
 {
 	struct io_worker *w = malloc(sizeof(*w));
-	pthread_attr_t attr;
-	sigset_t set, old;
-	pthread_t th;
 	int err;
 
 	if (!w)
 		return;
 	w->v = v;
 	w->first = false;
-	/* As libfuse: the daemon's own threads take termination signals. */
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGQUIT);
-	pthread_sigmask(SIG_BLOCK, &set, &old);
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	err = pthread_create(&th, &attr, io_worker_main, w);
-	pthread_attr_destroy(&attr);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	err = rtl_thread_start(io_worker_main, w);
 	if (err) {
 		free(w);
 		rtl_log(LOG_WARNING, "volume %s: cannot start a worker thread: %s",
@@ -210,10 +187,11 @@ static void *io_worker_main(void *arg)
 
 static void io_loop_wake_locked(struct io_volume *v)
 {
-	struct io_worker *o;
+	PLIST_ENTRY e;
 
-	for (o = v->worker_list; o; o = o->next)
-		pthread_kill(o->thread, IO_WAKE_SIGNAL);
+	for (e = v->worker_list.Flink; e != &v->worker_list; e = e->Flink)
+		pthread_kill(CONTAINING_RECORD(e, struct io_worker, link)->thread,
+			     IO_WAKE_SIGNAL);
 }
 
 void io_loop_wake(struct io_volume *v)
@@ -240,12 +218,7 @@ void io_loop_run(struct io_volume *v)
 	io_worker_leave(&w);
 	while (v->workers > 0) {
 		io_loop_wake_locked(v);
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_nsec += 20 * 1000000;
-		if (until.tv_nsec >= 1000000000) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000;
-		}
+		rtl_deadline_ms(&until, 20);
 		pthread_cond_timedwait(&v->loop_cond, &v->loop_lock, &until);
 	}
 	pthread_mutex_unlock(&v->loop_lock);
@@ -259,8 +232,7 @@ void io_loop_drain(struct io_volume *v)
 	while (v->busy > 0) {
 		unsigned busy = v->busy;
 
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += 5;
+		rtl_deadline_ms(&until, 5000);
 		if (pthread_cond_timedwait(&v->loop_cond, &v->loop_lock, &until) ==
 			    ETIMEDOUT &&
 		    v->busy == busy)

@@ -178,6 +178,7 @@ int io_volume_create(const char *dir, const char *name, struct io_volume **out)
 	pthread_mutex_init(&v->files_lock, NULL);
 	pthread_mutex_init(&v->loop_lock, NULL);
 	pthread_cond_init(&v->loop_cond, NULL);
+	InitializeListHead(&v->worker_list);
 	*out = v;
 	return 0;
 
@@ -246,8 +247,7 @@ static void io_volume_stop(struct io_volume *v)
 	fuse_session_exit(v->se);
 	fuse_session_unmount(v->se);
 	if (v->thread_started) {
-		clock_gettime(CLOCK_REALTIME, &deadline);
-		deadline.tv_sec += 2;
+		rtl_deadline_ms(&deadline, 2000);
 		if (pthread_timedjoin_np(v->thread, NULL, &deadline) != 0) {
 			snprintf(path, sizeof(path),
 				 "/sys/fs/fuse/connections/%u/abort", v->conn_id);
@@ -262,12 +262,7 @@ static void io_volume_stop(struct io_volume *v)
 			 * interrupted until the loop has ended. */
 			do {
 				io_loop_wake(v);
-				clock_gettime(CLOCK_REALTIME, &deadline);
-				deadline.tv_nsec += 50 * 1000000;
-				if (deadline.tv_nsec >= 1000000000) {
-					deadline.tv_sec++;
-					deadline.tv_nsec -= 1000000000;
-				}
+				rtl_deadline_ms(&deadline, 50);
 			} while (pthread_timedjoin_np(v->thread, NULL, &deadline) != 0);
 		}
 		v->thread_started = false;

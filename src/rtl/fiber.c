@@ -23,7 +23,6 @@
 #include <errno.h>
 #include <linux/futex.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -362,27 +361,9 @@ static bool resumer_wanted(void)
 	return true;
 }
 
-static bool start_detached(void *(*fn)(void *))
-{
-	pthread_t th;
-	pthread_attr_t attr;
-	sigset_t all, old;
-	int err;
-
-	/* Signals stay with the daemon's own threads. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	err = pthread_create(&th, &attr, fn, NULL);
-	pthread_attr_destroy(&attr);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	return err == 0;
-}
-
 static void resumer_spawn(void)
 {
-	if (start_detached(resumer_main))
+	if (rtl_thread_start(resumer_main, NULL) == 0)
 		return;
 	pthread_mutex_lock(&rq.lock);
 	rq.threads--;
@@ -407,12 +388,7 @@ static void *watchdog_main(void *arg)
 			rq.wd_idle = false;
 		}
 		pops = rq.pops;
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_nsec += RESUMER_STALL_MS * 1000000L;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
-		}
+		rtl_deadline_ms(&until, RESUMER_STALL_MS);
 		while (pthread_cond_timedwait(&rq.wd_cond, &rq.lock, &until) == 0)
 			;
 		if (rq.head && rq.idle == 0 && rq.pops == pops && resumer_wanted()) {
@@ -437,7 +413,7 @@ static bool watchdog_poke(void)
 
 static void watchdog_start(void)
 {
-	if (start_detached(watchdog_main))
+	if (rtl_thread_start(watchdog_main, NULL) == 0)
 		return;
 	rtl_log(LOG_WARNING, "fibers: cannot start the resumer watchdog");
 	pthread_mutex_lock(&rq.lock);
@@ -595,8 +571,7 @@ static void *resumer_main(void *arg)
 		while (!rq.head) {
 			int rc;
 
-			clock_gettime(CLOCK_REALTIME, &until);
-			until.tv_sec += RESUMER_IDLE_SEC;
+			rtl_deadline_ms(&until, RESUMER_IDLE_SEC * 1000L);
 			rq.idle++;
 			rc = pthread_cond_timedwait(&rq.cond, &rq.lock, &until);
 			rq.idle--;

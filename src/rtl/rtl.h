@@ -107,6 +107,15 @@ LONGLONG rtl_timespec_to_nt(const struct timespec *ts);
 void rtl_nt_to_timespec(LONGLONG nt, struct timespec *ts);
 /* Seconds between 1601-01-01 and 1970-01-01. */
 #define RTL_NT_EPOCH_DELTA_SECS 11644473600LL
+/* *ts = now + ms on CLOCK_REALTIME (pthread_cond_timedwait's clock). */
+void rtl_deadline_ms(struct timespec *ts, long ms);
+
+/* ---- sync.c --------------------------------------------------------- */
+
+/* Starts fn(arg) on a detached thread that leaves the termination
+ * signals (TERM, INT, HUP, QUIT) to the daemon's own threads; 0 or an
+ * errno value. */
+int rtl_thread_start(void *(*fn)(void *), void *arg);
 
 /* ---- namecodec.c (docs/names.md) ------------------------------------ */
 

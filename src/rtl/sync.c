@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <time.h>
@@ -30,6 +31,29 @@
 #include "rtl/rtl.h"
 
 #define NT_UNITS_PER_SEC 10000000LL
+
+/* ---- Threads ---------------------------------------------------------- */
+
+int rtl_thread_start(void *(*fn)(void *), void *arg)
+{
+	pthread_attr_t attr;
+	sigset_t set, old;
+	pthread_t th;
+	int err;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGQUIT);
+	pthread_sigmask(SIG_BLOCK, &set, &old);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	err = pthread_create(&th, &attr, fn, arg);
+	pthread_attr_destroy(&attr);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return err;
+}
 
 /* ---- Timeouts --------------------------------------------------------- */
 

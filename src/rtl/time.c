@@ -137,3 +137,14 @@ BOOLEAN NTAPI PsIsSystemThread(PETHREAD Thread)
 	(void)Thread;
 	return TRUE;
 }
+
+void rtl_deadline_ms(struct timespec *ts, long ms)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}

@@ -3,7 +3,7 @@
 # passthrough_ll, side by side, in one run on one machine.
 #
 # Usage: sudo bench/run.sh [--quick] [--out FILE] [--build DIR] [--no-micro]
-#                          [--pll-perm]
+#                          [--pll-perm] [--configs LIST] [--workloads LIST]
 #
 #   --quick     small sizes, 1 round of 2 runs per workload (~20 s, smoke test)
 #   --out FILE  also write the Markdown report to FILE
@@ -12,6 +12,11 @@
 #   --pll-perm  also run pllperm: passthrough_ll with the mount semantics
 #               Altitude needs (-o default_permissions,allow_other,xattr), to
 #               tell FUSE protocol costs from Altitude's own
+#   --configs LIST    only these configurations (comma-separated names
+#               below; keep pll for the ratios)
+#   --workloads LIST  only these workloads (comma-separated names below;
+#               find_stat and tar_read read the tree untar leaves, seq_read
+#               the file seq_write leaves)
 #
 # Configurations, each mounted fresh in its own private mount namespace
 # (unshare --mount --propagation private) and stopped with SIGTERM at the end:
@@ -157,10 +162,11 @@ start_daemon() {
 	return 1
 }
 
-# bench_one NAME WARMUP RUNS PREPARE COMMAND
+# bench_one NAME WARMUP RUNS PREPARE COMMAND (unless --workloads left NAME out)
 bench_one() {
 	local name=$1 warm=$2 runs=$3 prep=$4 cmd=$5 rc=0
 	local json=$RES/raw/$CFG.$name.r$ROUND.json
+	[[ -z $WORKLOADS || ,$WORKLOADS, == *,$name,* ]] || return 0
 	if [[ -n $DAEMON_PID ]] && ! is_fuse_mount "$DIR"; then
 		note_failure "$name" "skipped: $DIR is no longer a FUSE mount"
 		return 0
@@ -237,6 +243,7 @@ fi
 QUICK=0
 OUT=
 MICRO=1
+WORKLOADS=
 BUILD=${BUILD:-$REPO/build}
 while [[ $# -gt 0 ]]; do
 	case $1 in
@@ -245,10 +252,16 @@ while [[ $# -gt 0 ]]; do
 	--build) BUILD=${2:?--build needs a directory}; shift ;;
 	--no-micro) MICRO=0 ;;
 	--pll-perm) CONFIGS=(native pll pllperm alt0 null3 pt3) ;;
+	--configs) IFS=, read -r -a CONFIGS <<<"${2:?--configs needs a list}"; shift ;;
+	--workloads) WORKLOADS=${2:?--workloads needs a list}; shift ;;
 	-h | --help) sed -n '2,/^set -e/p' "$SELF" | sed 's/^# \{0,1\}//;$d'; exit 0 ;;
 	*) die "unknown argument $1 (try --help)" ;;
 	esac
 	shift
+done
+for cfg in "${CONFIGS[@]}"; do
+	[[ $cfg =~ ^(native|pll|pllperm|alt0|null3|pt3)$ ]] ||
+		die "unknown configuration $cfg (try --help)"
 done
 BUILD=$(readlink -f "$BUILD")
 # The source tree the build was configured from: its commit is what is measured.
@@ -371,7 +384,7 @@ if awk '{exit !($1 > 0.5)}' /proc/loadavg; then
 fi
 
 export WORK RES LOGS FILTERS FLTMGRD FSOPS PLL TARBALL WARMUP RUNS RUNS_BIG \
-	NFILES W4K_SIZE SEQ_MB WL_TIMEOUT
+	NFILES W4K_SIZE SEQ_MB WL_TIMEOUT WORKLOADS
 : >"$RES/failures.tsv"
 # Rounds interleave the configurations, so that other work on the machine
 # during the run spreads over all of them instead of skewing one.
@@ -424,6 +437,10 @@ wl = [("untar", "untar " + machine["tarball"].split(":")[0]),
       ("seq_read", f"{size} sequential read (cold)")]
 
 rounds = int(machine["rounds"])
+# Workloads --workloads left out have no results: leave them out here too.
+wl = [(w, d) for w, d in wl
+      if any(os.path.exists(os.path.join(res, "raw", f"{c}.{w}.r{r}.json"))
+             for c in cfgs for r in range(1, rounds + 1))]
 med, spread, rows = {}, {}, []
 for c in cfgs:
     for w, _ in wl:
@@ -487,14 +504,15 @@ P("| workload | " + " | ".join(label[c] for c in cfgs) + " |")
 P("|---|" + "---:|" * len(cfgs))
 for w, d in wl:
     P(f"| {d} | " + " | ".join(t(c, w) for c in cfgs) + " |")
-P("\n## Ratio to native (lower is better, 1.00× = native)\n")
-fc = cfgs[1:]
-P("| workload | " + " | ".join(label[c] for c in fc) + " |")
-P("|---|" + "---:|" * len(fc))
-for w, d in wl:
-    P(f"| {d} | " + " | ".join(fr(ratio(c, "native", w)) for c in fc) + " |")
-P("| **geometric mean** | " + " | ".join(
-    fr(geo([ratio(c, "native", w) for w, _ in wl])) for c in fc) + " |")
+fc = [c for c in cfgs if c != "native"]
+if "native" in cfgs:
+    P("\n## Ratio to native (lower is better, 1.00× = native)\n")
+    P("| workload | " + " | ".join(label[c] for c in fc) + " |")
+    P("|---|" + "---:|" * len(fc))
+    for w, d in wl:
+        P(f"| {d} | " + " | ".join(fr(ratio(c, "native", w)) for c in fc) + " |")
+    P("| **geometric mean** | " + " | ".join(
+        fr(geo([ratio(c, "native", w) for w, _ in wl])) for c in fc) + " |")
 P("\n## Altitude / passthrough_ll (1.00× = as fast as passthrough_ll)\n")
 ac = [c for c in cfgs if c not in ("native", "pll")]
 P("| workload | " + " | ".join(label[c] for c in ac) + " |")

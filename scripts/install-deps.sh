@@ -4,7 +4,7 @@
 set -eu
 PKGS="build-essential meson ninja-build pkg-config libfuse3-dev fuse3 \
 libcmocka-dev libsqlite3-dev sqlite3 attr acl rsync git python3 util-linux \
-fio hyperfine xfsprogs clang libclang-rt-14-dev"
+fio hyperfine xfsprogs clang libclang-rt-14-dev libcap2-bin"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

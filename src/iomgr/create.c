@@ -93,22 +93,6 @@ static int io_flags_after(int flags, ULONG options, ACCESS_MASK access)
 	return flags;
 }
 
-/*
- * The kernel drops set-user-ID and set-group-ID bits when a program without
- * CAP_FSETID writes through the page cache, but not on direct I/O, and the
- * daemon writes as root, which keeps them.  Remember at open whether the
- * file has such bits so io_op_write_buf can drop them as the kernel would.
- */
-void io_note_privs(struct io_file *f)
-{
-	struct stat st;
-
-	if (f->fo.WriteAccess && fstat(f->fd, &st) == 0 && S_ISREG(st.st_mode))
-		f->kill_privs = (st.st_mode & S_ISUID) ||
-				((st.st_mode & (S_ISGID | S_IXGRP)) ==
-				 (S_ISGID | S_IXGRP));
-}
-
 static void io_create_params(struct io_op *op, IO_SECURITY_CONTEXT *sc,
 			     int flags, bool dir, ULONG disposition,
 			     void *ea, ULONG ea_len, USHORT attributes)
@@ -210,7 +194,8 @@ void io_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	f->fo.Flags |= FO_FILE_OPEN | FO_HANDLE_CREATED;
 	f->fo.ReadAccess = (f->flags & O_ACCMODE) != O_WRONLY;
 	f->fo.WriteAccess = (f->flags & O_ACCMODE) != O_RDONLY;
-	io_note_privs(f);
+	if (f->flags & O_TRUNC)
+		io_setid_drop_data(req, ino, f->fd, IO_FSETID_ASK);
 	fi->fh = (uint64_t)(uintptr_t)f;
 	fi->direct_io = f->direct;
 	fi->keep_cache = !f->direct;
@@ -288,6 +273,8 @@ void io_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	f->fo.Flags |= FO_FILE_OPEN | FO_HANDLE_CREATED;
 	f->fo.ReadAccess = (f->flags & O_ACCMODE) != O_WRONLY;
 	f->fo.WriteAccess = (f->flags & O_ACCMODE) != O_RDONLY;
+	if (!created && (flags & O_TRUNC))
+		io_setid_drop_data(req, e.ino, f->fd, IO_FSETID_ASK);
 	fi->fh = (uint64_t)(uintptr_t)f;
 	fi->direct_io = f->direct;
 	fi->keep_cache = !f->direct;

@@ -193,6 +193,36 @@ static int io_set_times(fuse_req_t req, struct fsb_inode *in,
 	return io_errno(&op);
 }
 
+/*
+ * The set-id bits this setattr must drop (setid.c): a truncate by a caller
+ * without CAP_FSETID and a chown come with FUSE_SET_ATTR_KILL_SUID; a
+ * setattr that sets nothing is the kernel dropping privileges for a change
+ * of its own.  The drop travels as a mode change, as it did when the kernel
+ * computed the mode itself.
+ */
+static int io_setattr_setid(fuse_req_t req, struct fsb_inode *in,
+			    struct stat *attr, int to_set)
+{
+	int changes = FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID |
+		      FUSE_SET_ATTR_GID | FUSE_SET_ATTR_SIZE |
+		      FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME |
+		      FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME_NOW;
+	bool data = to_set & FUSE_SET_ATTR_SIZE;
+	struct stat st;
+	mode_t drop;
+
+	if ((to_set & FUSE_SET_ATTR_MODE) || !S_ISREG(in->type) ||
+	    (!(to_set & FUSE_SET_ATTR_KILL_SUID) && (to_set & changes)) ||
+	    fsb_stat(in, &st) < 0)
+		return to_set;
+	drop = io_setid_drop(req, &st, data ? IO_SETID_DATA : IO_SETID_OWNER,
+			     data ? IO_FSETID_NO : IO_FSETID_ASK);
+	if (!drop)
+		return to_set;
+	attr->st_mode = st.st_mode & ~drop;
+	return to_set | FUSE_SET_ATTR_MODE;
+}
+
 void io_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		   int to_set, struct fuse_file_info *fi)
 {
@@ -202,6 +232,7 @@ void io_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	struct stat st;
 	int err = 0;
 
+	to_set = io_setattr_setid(req, in, attr, to_set);
 	if (to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID))
 		err = io_set_owner_mode(req, in, f, attr, to_set);
 	if (!err && (to_set & FUSE_SET_ATTR_SIZE))

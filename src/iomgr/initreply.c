@@ -1,16 +1,26 @@
 /*
- * initreply.c - asks the kernel for FUSE_DIRECT_IO_ALLOW_MMAP.
+ * initreply.c - asks the kernel for what libfuse 3.14 cannot request: its
+ * INIT reply is built from a 32-bit want mask that has no bit for either.
  *
- * Files are opened with FOPEN_DIRECT_IO while a filter watches cached
- * reads, and without FUSE_DIRECT_IO_ALLOW_MMAP the kernel refuses shared
+ * FUSE_DIRECT_IO_ALLOW_MMAP: files are opened with FOPEN_DIRECT_IO while a
+ * filter watches cached reads, and without it the kernel refuses shared
  * mappings of such files (ENODEV), so programs that mmap (sqlite's WAL
- * index, editors, linkers) would fail on a filtered volume.  libfuse 3.14
- * cannot request that capability: its INIT reply is built from a 32-bit
- * want mask.  The daemon therefore provides writev(), which libfuse uses
- * to send replies, and sets the capability bit in the one message that
- * matters: the first successful reply on a volume's /dev/fuse descriptor,
- * which is always the INIT reply.  Every other write passes through
- * untouched.  When libfuse learns the capability this file goes away.
+ * index, editors, linkers) would fail on a filtered volume.
+ *
+ * FUSE_HANDLE_KILLPRIV_V2: the server drops set-id bits on write, truncate
+ * and chown (setid.c does), and the kernel sets SB_NOSEC on the mount.
+ * Without it, the kernel asks for security.capability (a GETXATTR round
+ * trip) before every cached write(2) to learn whether the write must remove
+ * it, because nothing lets it remember the answer; with SB_NOSEC it asks
+ * once per inode and remembers that there is nothing to remove until the
+ * attributes change.  It also stops refreshing the attributes (a GETATTR)
+ * before every chown.
+ *
+ * The daemon provides writev(), which libfuse uses to send replies, and
+ * sets the bits in the one message that matters: the first successful reply
+ * on a volume's /dev/fuse descriptor, which is always the INIT reply.  Every
+ * other write passes through untouched.  When libfuse learns the
+ * capabilities this file goes away.
  */
 #include "iomgr/iomgr.h"
 
@@ -20,6 +30,9 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#ifndef FUSE_HANDLE_KILLPRIV_V2
+#define FUSE_HANDLE_KILLPRIV_V2 (1 << 28)
+#endif
 #ifndef FUSE_DIRECT_IO_ALLOW_MMAP
 #define FUSE_DIRECT_IO_ALLOW_MMAP (1ULL << 36)
 #endif
@@ -66,7 +79,7 @@ writev(int fd, const struct iovec *iov, int iovcnt)
 	    io_initreply_take(fd)) {
 		struct fuse_init_out *out = iov[1].iov_base;
 
-		out->flags |= FUSE_INIT_EXT;
+		out->flags |= FUSE_INIT_EXT | FUSE_HANDLE_KILLPRIV_V2;
 		out->flags2 |= (uint32_t)(FUSE_DIRECT_IO_ALLOW_MMAP >> 32);
 	}
 	return syscall(SYS_writev, fd, iov, iovcnt);

@@ -75,7 +75,6 @@ struct io_file {
 	bool direct; /* every read reaches the stack (FOPEN_DIRECT_IO) */
 	struct io_file *open_prev, *open_next; /* on v->files while open */
 	bool on_list;
-	bool kill_privs; /* set-id bits to drop at the next unprivileged write */
 	/* FltQueryDirectoryFile's scan of this directory (fltquery.c). */
 	struct fq_scan *_Atomic scan;
 };
@@ -156,10 +155,21 @@ ssize_t io_dir_entry(int dfd, const struct dirent *de, bool with_stat,
 /* ---- fltquery.c ---- */
 void fq_scan_free(struct fq_scan *scan);
 
-/* ---- create.c ---- */
-void io_note_privs(struct io_file *f);
-/* After a write by an unprivileged caller: drop set-id bits as Linux does. */
-void io_kill_privs(struct io_op *op, struct io_file *f);
+/* ---- setid.c ---- */
+/* Whether the caller holds CAP_FSETID: as the kernel said, or to find out. */
+enum io_fsetid { IO_FSETID_ASK, IO_FSETID_NO, IO_FSETID_YES };
+enum io_setid_change {
+	IO_SETID_DATA, /* write, truncate, open with O_TRUNC */
+	IO_SETID_OWNER, /* chown; a privilege drop the kernel asks for */
+};
+/* The set-id bits Linux drops from a file in state st when the caller of
+ * req makes that change to it. */
+mode_t io_setid_drop(fuse_req_t req, const struct stat *st,
+		     enum io_setid_change change, enum io_fsetid fsetid);
+/* After the caller of req wrote or truncated ino through fd: drops them,
+ * and has the kernel forget the mode it cached. */
+void io_setid_drop_data(fuse_req_t req, fuse_ino_t ino, int fd,
+			enum io_fsetid fsetid);
 
 /* ---- attr.c ---- */
 void io_stat_to_lx(const struct stat *st, FILE_STAT_LX_INFORMATION *lx);

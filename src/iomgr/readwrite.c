@@ -30,6 +30,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/fuse.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -181,9 +182,35 @@ void io_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	fuse_reply_buf(req, buf, min(op.fm.data.IoStatus.Information, size));
 }
 
+/*
+ * Whether the writer holds CAP_FSETID, as the kernel says in write_flags
+ * (FUSE_WRITE_KILL_SUIDGID when it does not).  libfuse 3 keeps write_flags
+ * to itself, but data that arrived in memory is passed as a pointer into
+ * the request read from /dev/fuse, right behind its fuse_write_in; that
+ * header is believed only if it describes this very write.  Writes back
+ * from the page cache (mmap) keep the bits, as on Linux.
+ */
+static enum io_fsetid io_write_fsetid(const struct fuse_bufvec *in, off_t off,
+				      const struct fuse_file_info *fi)
+{
+	const struct fuse_write_in *w;
+
+	if (fi->writepage)
+		return IO_FSETID_YES;
+	if (in->count != 1 || (in->buf[0].flags & FUSE_BUF_IS_FD))
+		return IO_FSETID_ASK;
+	w = (const struct fuse_write_in *)in->buf[0].mem - 1;
+	if (w->size != in->buf[0].size || w->offset != (uint64_t)off ||
+	    w->fh != fi->fh)
+		return IO_FSETID_ASK;
+	return (w->write_flags & FUSE_WRITE_KILL_SUIDGID) ? IO_FSETID_NO
+							 : IO_FSETID_YES;
+}
+
 void io_op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,
 		     off_t off, struct fuse_file_info *fi)
 {
+	enum io_fsetid fsetid = io_write_fsetid(in, off, fi);
 	struct io_file *f = io_file(fi);
 	size_t size = fuse_buf_size(in);
 	bool odirect = f->flags & O_DIRECT;
@@ -193,7 +220,6 @@ void io_op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,
 	ssize_t n;
 	int err;
 
-	(void)ino;
 	io_begin(&op, req, IRP_MJ_WRITE, IRP_MN_NORMAL, f->inode, NULL, f);
 	if (!op.wanted && !odirect) {
 		struct fuse_bufvec out = FUSE_BUFVEC_INIT(size);
@@ -207,7 +233,7 @@ void io_op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,
 			fuse_reply_err(req, (int)-n);
 			return;
 		}
-		io_kill_privs(&op, f);
+		io_setid_drop_data(req, ino, f->fd, fsetid);
 		fuse_reply_write(req, (size_t)n);
 		return;
 	}
@@ -244,24 +270,8 @@ void io_op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,
 		fuse_reply_err(req, err);
 		return;
 	}
-	io_kill_privs(&op, f);
+	io_setid_drop_data(req, ino, f->fd, fsetid);
 	fuse_reply_write(req, op.fm.data.IoStatus.Information);
-}
-
-void io_kill_privs(struct io_op *op, struct io_file *f)
-{
-	struct stat st;
-
-	if (!f->kill_privs || op->req.uid == 0)
-		return;
-	f->kill_privs = false;
-	if (fstat(f->fd, &st) < 0)
-		return;
-	st.st_mode &= ~S_ISUID;
-	if (st.st_mode & S_IXGRP)
-		st.st_mode &= ~S_ISGID;
-	if (fchmod(f->fd, st.st_mode & 07777) < 0)
-		f->kill_privs = true;
 }
 
 static void io_flush_buffers(fuse_req_t req, struct io_file *f, int fd,

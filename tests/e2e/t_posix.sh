@@ -361,6 +361,8 @@ d = os.open(os.path.dirname(A[0]), os.O_RDONLY); os.fsync(d); os.close(d); print
 		"$(py 's = os.statvfs(A[0]); print(s.f_frsize * s.f_blocks, s.f_namemax)' "$T")" \
 		"$(py 's = os.statvfs(A[0]); print(s.f_frsize * s.f_blocks, s.f_namemax)' "$W")"
 	check "[$L] df works on the volume" df "$W"
+	check_eq "[$L] set-id bits and file capabilities after writes, truncates and chowns (helpers/setid.sh) as on a plain directory" \
+		"$(bash "$HELPERS/setid.sh" "$R" 2>&1)" "$(bash "$HELPERS/setid.sh" "$W" 2>&1)"
 	mkdir "$W/probe" "$R/probe"
 	check_eq "[$L] edge cases (helpers/probe.py) answer as on a plain directory" \
 		"$("$PY" "$HELPERS/probe.py" "$R/probe" 2>&1)" \

@@ -2,7 +2,8 @@
 # t_users: the daemon runs as root but every caller gets exactly the
 # ownership and permission checks of the file system underneath: owners of
 # new files, mode bits, supplementary groups, the sticky bit, POSIX ACLs,
-# chown/chmod rules, setgid directories, umask, exec and setuid clearing.
+# chown/chmod rules, setgid directories, umask, exec, and set-id bits and
+# file capabilities dropped by writes, truncates and chowns.
 . "$(dirname "$0")/lib.sh"
 
 U1=(1001 1001)
@@ -156,6 +157,9 @@ as_user "${U1[@]}" sh -c "echo s >'$VOL/tmp/suid' && chmod 4777 '$VOL/tmp/suid'"
 check_eq "setuid file is 4777" 4777 "$(mode "$VOL/tmp/suid")"
 as_user "${U2[@]}" sh -c "echo more >>'$VOL/tmp/suid'"
 check_eq "a write by another user clears the setuid bit" 777 "$(mode "$VOL/tmp/suid")"
+SREF=$(new_volume setid-ref)
+check_eq "set-id bits and file capabilities after writes, truncates and chowns by each user (helpers/setid.sh) are as on a plain directory" \
+	"$(bash "$HELPERS/setid.sh" "$SREF" 2>&1)" "$(bash "$HELPERS/setid.sh" "$VOL" 2>&1)"
 
 # ---- edge cases as an ordinary user, against a plain directory ------------------------
 REF=$(new_volume ref)

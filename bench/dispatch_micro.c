@@ -25,6 +25,7 @@
  * Usage: dispatch_micro [--quick] [--iters N] [--reps R] [--threads T]
  *                       [--csv FILE]
  */
+#include "bench.h"
 #include "fltmgr/fm.h"
 #include "rtl/rtl.h"
 
@@ -119,21 +120,6 @@ static struct fm_volume *vols[MAX_THREADS];
 static unsigned long iters = 2000000;
 static unsigned reps = 5, nthreads = 2;
 
-/* Attach/detach chatter is noise here; warnings and errors still show. */
-static void log_sink(int priority, const char *message)
-{
-	if (priority <= LOG_WARNING)
-		fprintf(stderr, "%s\n", message);
-}
-
-static double now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
 static double run_loop(struct fm_volume *vol, unsigned long n)
 {
 	FILE_OBJECT fo;
@@ -143,13 +129,13 @@ static double run_loop(struct fm_volume *vol, unsigned long n)
 	double t0, t1;
 
 	memset(&fo, 0, sizeof(fo));
-	t0 = now_ns();
+	t0 = bench_now_ns();
 	for (i = 0; i < n; i++) {
 		fm_op_init(&op, vol, IRP_MJ_READ, 0, &fo, &req);
 		ok += fm_op_pre(&op);
 		fm_op_complete(&op);
 	}
-	t1 = now_ns();
+	t1 = bench_now_ns();
 	sink += ok;
 	return (t1 - t0) / (double)n;
 }
@@ -197,13 +183,6 @@ static double run_threads(unsigned t, bool own_volume)
 	return sum / t;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 static double median_of(unsigned t, bool own_volume)
 {
 	double v[MAX_REPS];
@@ -212,8 +191,7 @@ static double median_of(unsigned t, bool own_volume)
 	run_threads(t, own_volume); /* warm-up */
 	for (r = 0; r < reps; r++)
 		v[r] = run_threads(t, own_volume);
-	qsort(v, reps, sizeof(v[0]), cmp_double);
-	return v[reps / 2];
+	return bench_median(v, reps);
 }
 
 /* Least-squares slope of y over x. */
@@ -272,7 +250,7 @@ int main(int argc, char **argv)
 	    nthreads > MAX_THREADS)
 		usage();
 
-	rtl_set_log_sink(log_sink);
+	rtl_set_log_sink(bench_log_sink);
 	/* Volumes first: FltStartFiltering attaches each filter to all. */
 	for (c = 0; c < nthreads; c++) {
 		snprintf(vname, sizeof(vname), "bench%u", c);

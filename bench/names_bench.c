@@ -30,6 +30,7 @@
  *
  * Usage: names_bench [--quick] [--iters N] [--reps R] [--threads T]
  */
+#include "bench.h"
 #include "fltmgr/fm.h"
 #include "fsback/fsback.h"
 #include "rtl/rtl.h"
@@ -132,14 +133,6 @@ static void quiet(int priority, const char *message)
 {
 	if (priority <= LOG_WARNING)
 		fprintf(stderr, "%s\n", message);
-}
-
-static double now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
 
 static void die(const char *what, long v)
@@ -288,9 +281,9 @@ static void *job_run(void *arg)
 	double t0;
 
 	pthread_barrier_wait(j->start);
-	t0 = now_ns();
+	t0 = bench_now_ns();
 	j->fn(j->f, j->n);
-	j->ns = (now_ns() - t0) / (double)j->n;
+	j->ns = (bench_now_ns() - t0) / (double)j->n;
 	return NULL;
 }
 
@@ -316,21 +309,13 @@ static double run_case(bench_fn fn, unsigned long n, unsigned t)
 	return sum / t;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 static double median_case(bench_fn fn, unsigned long n, unsigned t)
 {
 	double v[MAX_REPS];
 
 	for (unsigned r = 0; r < reps; r++)
 		v[r] = run_case(fn, n, t);
-	qsort(v, reps, sizeof(v[0]), cmp_double);
-	return v[reps / 2];
+	return bench_median(v, reps);
 }
 
 /* ---- the fixture: a real tree, inodes, the filter, the contexts ---- */

@@ -23,6 +23,7 @@
  *
  * Usage: pending_micro [--quick] [--iters N] [--reps R]
  */
+#include "bench.h"
 #include "fltmgr/fm.h"
 #include "rtl/rtl.h"
 
@@ -114,20 +115,6 @@ static const FLT_REGISTRATION b_reg = {
 	.OperationRegistration = b_ops,
 };
 
-static void log_sink(int priority, const char *message)
-{
-	if (priority <= LOG_WARNING)
-		fprintf(stderr, "%s\n", message);
-}
-
-static double now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
 static double run(struct fm_volume *vol, unsigned long n)
 {
 	FILE_OBJECT fo;
@@ -137,7 +124,7 @@ static double run(struct fm_volume *vol, unsigned long n)
 	double t0;
 
 	memset(&fo, 0, sizeof(fo));
-	t0 = now_ns();
+	t0 = bench_now_ns();
 	for (i = 0; i < n; i++) {
 		fm_op_init(&op, vol, IRP_MJ_READ, 0, &fo, &req);
 		ok += fm_op_pre(&op);
@@ -145,7 +132,7 @@ static double run(struct fm_volume *vol, unsigned long n)
 	}
 	if (ok != n)
 		fprintf(stderr, "%lu of %lu operations did not go down\n", n - ok, n);
-	return (now_ns() - t0) / (double)n;
+	return (bench_now_ns() - t0) / (double)n;
 }
 
 /* The fiber mode: a serving loop, as the I/O manager's workers run. */
@@ -188,7 +175,7 @@ static void fb_serve(void *arg)
 
 static double run_fibers(struct fm_volume *vol, unsigned long n)
 {
-	double t0 = now_ns();
+	double t0 = bench_now_ns();
 
 	fb_vol = vol;
 	fb_n = n;
@@ -199,14 +186,7 @@ static double run_fibers(struct fm_volume *vol, unsigned long n)
 	while (atomic_load(&fb_done) < n)
 		pthread_cond_wait(&fb_cond, &fb_lock);
 	pthread_mutex_unlock(&fb_lock);
-	return (now_ns() - t0) / (double)n;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
+	return (bench_now_ns() - t0) / (double)n;
 }
 
 int main(int argc, char **argv)
@@ -237,7 +217,7 @@ int main(int argc, char **argv)
 	}
 	if (!reps || reps > 51 || !iters)
 		return 2;
-	rtl_set_log_sink(log_sink);
+	rtl_set_log_sink(bench_log_sink);
 	if (fm_volume_create("pendbench", "/nonexistent", NULL, NULL, &vol))
 		return 1;
 	f = fm_filter_alloc("pendbench", "370000");
@@ -259,8 +239,7 @@ int main(int argc, char **argv)
 		fn(vol, n / 10 + 1); /* warm up */
 		for (r = 0; r < reps; r++)
 			t[r] = fn(vol, n);
-		qsort(t, reps, sizeof(t[0]), cmp_double);
-		med[mode] = t[reps / 2];
+		med[mode] = bench_median(t, reps);
 		printf("%-7s %7.1f   %6.2fx\n", mode_names[mode], med[mode],
 		       med[mode] / med[MODE_SYNC]);
 	}

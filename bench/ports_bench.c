@@ -35,6 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench.h"
 #include "fltmgr/fm.h"
 #include "ports/ports.h"
 #include "rtl/rtl.h"
@@ -48,23 +49,7 @@ static long rounds = 50000;
 
 static double now_s(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, n, sizeof(*v), cmp_double);
-	return v[n / 2];
+	return bench_now_ns() / 1e9;
 }
 
 /* ---- Raw ping-pong ----------------------------------------------------------------- */
@@ -310,18 +295,18 @@ int main(int argc, char **argv)
 	       repeats, rounds);
 	printf("|---|---|---|\n");
 	printf("| raw socketpair ping-pong, 64 B / 24 B | %.2f us | 1.00x |\n",
-	       median(raw, repeats));
+	       bench_median(raw, repeats));
 	printf("| FltSendMessage -> FilterGetMessage -> FilterReplyMessage -> return, no timeout | %.2f us | %.2fx |\n",
-	       median(rtt, repeats), median(rtt, repeats) / median(raw, repeats));
+	       bench_median(rtt, repeats), bench_median(rtt, repeats) / bench_median(raw, repeats));
 	printf("| the same, 500 ms timeout (acknowledged replies) | %.2f us | %.2fx |\n",
-	       median(rtt_ack, repeats),
-	       median(rtt_ack, repeats) / median(raw, repeats));
+	       bench_median(rtt_ack, repeats),
+	       bench_median(rtt_ack, repeats) / bench_median(raw, repeats));
 	printf("| FilterSendMessage -> MessageNotify -> return | %.2f us | %.2fx |\n",
-	       median(snd, repeats), median(snd, repeats) / median(raw, repeats));
+	       bench_median(snd, repeats), bench_median(snd, repeats) / bench_median(raw, repeats));
 	printf("| messages/s, 4 filter threads, 1 program thread | %.0f | |\n",
-	       median(tp1, repeats));
+	       bench_median(tp1, repeats));
 	printf("| messages/s, 4 filter threads, 4 program threads | %.0f | |\n",
-	       median(tp4, repeats));
+	       bench_median(tp4, repeats));
 
 	CloseHandle(port);
 	FltCloseCommunicationPort(server);

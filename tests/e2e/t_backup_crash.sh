@@ -29,14 +29,12 @@ for i in $(seq 1 8); do
 			>"$SAVE/f$i.r$k"
 	done
 done
-pids=()
-for i in $(seq 1 8); do
-	(for k in $(seq 0 10); do cp "$SAVE/f$i.r$k" "$VOL/many/f$i" || exit 1; done) &
-	pids+=($!)
-done
-rc=0
-for p in "${pids[@]}"; do wait "$p" || rc=1; done
-check_eq "8 writers rewrote their file 11 times each" 0 "$rc"
+rewrite_own() {
+	local k
+	for k in $(seq 0 10); do cp "$SAVE/f$1.r$k" "$VOL/many/f$1" || return 1; done
+}
+all_at_once 8 rewrite_own
+check_eq "8 writers rewrote their file 11 times each" 0 "$?"
 bad=
 for i in $(seq 1 8); do
 	versions_json "$VOL/many/f$i"
@@ -54,17 +52,15 @@ done
 check_eq "8 writers: versions 1, 5, 10 of each are rounds 0, 4, 9 byte-exact" "" "$bad"
 
 # ---- 8 appenders, one file ----------------------------------------------------------------
-pids=()
-for i in $(seq 1 8); do
+append_lines() {
 	py '
 for k in range(20):
     with open(A[0], "ab") as f:
         f.write(b"appender %s line %02d %s\n" % (A[1].encode(), k, b"." * (k * 7)))' \
-		"$VOL/shared.log" "$i" &
-	pids+=($!)
-done
-rc=0
-for p in "${pids[@]}"; do wait "$p" || rc=1; done
+		"$VOL/shared.log" "$1"
+}
+all_at_once 8 append_lines
+rc=$?
 check_eq "8 appenders wrote 160 lines" "0 160" "$rc $(wc -l <"$VOL/shared.log")"
 cp "$VOL/shared.log" "$T/shared.final"
 versions_json "$VOL/shared.log"
@@ -90,14 +86,12 @@ for i in $(seq 1 8); do
 done
 printf 'initial\n' >"$VOL/one.bin"
 cp "$VOL/one.bin" "$SAVE/one.0"
-pids=()
-for i in $(seq 1 8); do
-	(for k in $(seq 1 15); do cp "$SAVE/one.$i" "$VOL/one.bin" || exit 1; done) &
-	pids+=($!)
-done
-rc=0
-for p in "${pids[@]}"; do wait "$p" || rc=1; done
-check_eq "8 writers replaced one file's content 15 times each" 0 "$rc"
+replace_shared() {
+	local k
+	for k in $(seq 1 15); do cp "$SAVE/one.$1" "$VOL/one.bin" || return 1; done
+}
+all_at_once 8 replace_shared
+check_eq "8 writers replaced one file's content 15 times each" 0 "$?"
 SUMS=" $(for i in 0 1 2 3 4 5 6 7 8; do sha "$SAVE/one.$i"; done | xargs) "
 versions_json "$VOL/one.bin"
 NV=$(jq_ 'len(J)')

@@ -160,3 +160,14 @@ sha() { sha256sum <"$1" | cut -d' ' -f1; }
 
 # mtime_ns FILE
 mtime_ns() { "$PY" -c 'import os, sys; print(os.stat(sys.argv[1]).st_mtime_ns)' "$1" 2>&1; }
+
+# all_at_once N FN: runs FN 1 ... FN N at the same time; fails if one did.
+all_at_once() {
+	local n=$1 fn=$2 i p rc=0 pids=()
+	for i in $(seq 1 "$n"); do
+		"$fn" "$i" &
+		pids+=($!)
+	done
+	for p in "${pids[@]}"; do wait "$p" || rc=1; done
+	return "$rc"
+}

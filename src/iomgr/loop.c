@@ -128,47 +128,42 @@ static void io_serve(void *arg)
 		fuse_session_exit(v->se);
 		return;
 	}
+	/* Two turns of loop_lock per request, as libfuse's own loop. */
+	pthread_mutex_lock(&v->loop_lock);
 	for (;;) {
-		bool forget;
 		int res;
 
-		if (!rtl_fiber_is_loop() || fuse_session_exited(v->se))
-			return;
-		pthread_mutex_lock(&v->loop_lock);
+		/* A fiber resumed elsewhere is done; enough threads wait
+		 * already: this one goes. */
+		if (!rtl_fiber_is_loop() || fuse_session_exited(v->se) ||
+		    (!first && v->waiting >= IO_MAX_IDLE))
+			break;
 		v->waiting++;
 		pthread_mutex_unlock(&v->loop_lock);
 		res = fuse_session_receive_buf(v->se, &t->fbuf);
 		pthread_mutex_lock(&v->loop_lock);
 		v->waiting--;
-		if (res > 0) {
-			forget = io_is_forget(&t->fbuf);
-			/* FORGETs have no reply: no thread for them. */
-			if (!forget && v->waiting == 0 &&
-			    v->workers < IO_MAX_WORKERS && !fuse_session_exited(v->se))
-				io_worker_spawn(v);
-			v->busy++;
-		} else if (res < 0 && res != -EINTR && res != -EAGAIN) {
-			v->loop_status = res;
-		}
-		pthread_mutex_unlock(&v->loop_lock);
 		if (res == -EINTR || res == -EAGAIN)
 			continue;
 		if (res <= 0) {
+			if (res < 0)
+				v->loop_status = res;
+			pthread_mutex_unlock(&v->loop_lock);
 			fuse_session_exit(v->se);
 			return;
 		}
+		/* FORGETs have no reply: no thread for them. */
+		if (!io_is_forget(&t->fbuf) && v->waiting == 0 &&
+		    v->workers < IO_MAX_WORKERS && !fuse_session_exited(v->se))
+			io_worker_spawn(v);
+		v->busy++;
+		pthread_mutex_unlock(&v->loop_lock);
 		fuse_session_process_buf(v->se, &t->fbuf);
 		pthread_mutex_lock(&v->loop_lock);
 		if (--v->busy == 0)
 			pthread_cond_broadcast(&v->loop_cond);
-		/* Enough threads wait already: this one goes (not a fiber
-		 * resumed elsewhere: its thread is a resumer's). */
-		if (!first && rtl_fiber_is_loop() && v->waiting >= IO_MAX_IDLE) {
-			pthread_mutex_unlock(&v->loop_lock);
-			return;
-		}
-		pthread_mutex_unlock(&v->loop_lock);
 	}
+	pthread_mutex_unlock(&v->loop_lock);
 }
 
 static void *io_worker_main(void *arg)

@@ -470,7 +470,7 @@ static bool bk_wanted(const char *rel)
  */
 static NTSTATUS bk_keep(struct bk_volume *v, PFLT_INSTANCE Instance,
 			PFILE_OBJECT fo, const char *rel, uint32_t reason,
-			PFLT_CALLBACK_DATA Data, bool last_link_only)
+			PFLT_CALLBACK_DATA Data, bool last_link_only, bool *kept)
 {
 	FILE_STAT_LX_INFORMATION sx;
 	LX_COPY_TO_DESCRIPTOR_OUTPUT out = { 0 };
@@ -574,10 +574,11 @@ static NTSTATUS bk_keep(struct bk_volume *v, PFLT_INSTANCE Instance,
 			 strerror(-err));
 		atomic_fetch_add(&bk.stats.failed, 1);
 	} else {
+		/* Limits are applied by bk_committed, once the row is in. */
 		atomic_fetch_add(&bk.stats.kept, 1);
 		atomic_fetch_add(&bk.stats.kept_bytes, ver->size);
-		bk_store_trim(v->store, &bk.policy, rel, ver->time_ns, 0, NULL,
-			      NULL);
+		if (kept)
+			*kept = true;
 	}
 	free(ver);
 	return STATUS_SUCCESS;
@@ -595,7 +596,7 @@ static NTSTATUS bk_keep_named(struct bk_volume *v, PFLT_INSTANCE Instance,
 		return STATUS_SUCCESS;
 	if (!NT_SUCCESS(bk_open_rel(v, rel, FILE_GENERIC_READ, &o)))
 		return STATUS_SUCCESS; /* nothing there (or not readable) */
-	st = bk_keep(v, Instance, o.fo, rel, reason, Data, last_link_only);
+	st = bk_keep(v, Instance, o.fo, rel, reason, Data, last_link_only, NULL);
 	bk_close(&o);
 	return st;
 }
@@ -668,13 +669,16 @@ bk_post_create(PFLT_CALLBACK_DATA Data, PCFLT_RELATED_OBJECTS FltObjects,
 	return FLT_POSTOP_FINISHED_PROCESSING;
 }
 
-/* The first change of a cycle through an open file: keep the version. */
+/* The first change of a cycle through an open file: keep the version.  A
+ * file opened for write-through (O_SYNC, O_DSYNC) gets its change on the
+ * disk as soon as it is made: its version is made durable first. */
 static NTSTATUS bk_first_change(PFLT_CALLBACK_DATA Data,
 				PCFLT_RELATED_OBJECTS FltObjects, uint32_t reason)
 {
 	PBK_HANDLE_CONTEXT hc;
 	struct bk_volume *v;
 	NTSTATUS st = STATUS_SUCCESS;
+	bool kept = false;
 	char *rel;
 
 	hc = bk_handle(FltObjects->Instance, FltObjects->FileObject, TRUE);
@@ -688,7 +692,9 @@ static NTSTATUS bk_first_change(PFLT_CALLBACK_DATA Data,
 		    bk_wanted(rel))
 			st = bk_keep(v, FltObjects->Instance,
 				     FltObjects->FileObject, rel, reason, Data,
-				     false);
+				     false, &kept);
+		if (kept && (FltObjects->FileObject->Flags & FO_WRITE_THROUGH))
+			bk_store_flush(v->store);
 		free(rel);
 		bk_volume_put(v);
 		if (st != STATUS_DISK_FULL)
@@ -796,15 +802,52 @@ bk_pre_set_information(PFLT_CALLBACK_DATA Data, PCFLT_RELATED_OBJECTS FltObjects
 	return FLT_PREOP_SUCCESS_NO_CALLBACK;
 }
 
+/* fsync(2), fdatasync(2), msync(MS_SYNC): the versions kept before the
+ * file's changes are durable before the changes are (Durability=flush). */
+static FLT_PREOP_CALLBACK_STATUS FLTAPI
+bk_pre_flush(PFLT_CALLBACK_DATA Data, PCFLT_RELATED_OBJECTS FltObjects,
+	     PVOID *CompletionContext)
+{
+	struct bk_volume *v;
+
+	(void)Data;
+	*CompletionContext = NULL;
+	if (bk.durability != BK_DURABLE_FLUSH)
+		return FLT_PREOP_SUCCESS_NO_CALLBACK;
+	v = bk_volume_of(FltObjects->Instance);
+	if (v)
+		bk_store_flush(v->store);
+	bk_volume_put(v);
+	return FLT_PREOP_SUCCESS_NO_CALLBACK;
+}
+
 static const FLT_OPERATION_REGISTRATION bk_ops[] = {
 	{ IRP_MJ_CREATE, 0, bk_pre_create, bk_post_create },
 	{ IRP_MJ_WRITE, FLTFL_OPERATION_REGISTRATION_SKIP_CACHED_IO, bk_pre_write,
 	  NULL },
 	{ IRP_MJ_SET_INFORMATION, 0, bk_pre_set_information, NULL },
+	{ IRP_MJ_FLUSH_BUFFERS, 0, bk_pre_flush, NULL },
 	{ IRP_MJ_OPERATION_END }
 };
 
 /* ---- Instances --------------------------------------------------------------------- */
+
+/* The store's commit hook: the version's row is in (err 0), so the path's
+ * limits apply; or a version accepted earlier could not be committed. */
+static void bk_committed(struct bk_store *s, const struct bk_version *ver,
+			 int err, void *arg)
+{
+	(void)arg;
+	if (err) {
+		DbgPrint("backup: %s: cannot store the version (%s)\n", ver->path,
+			 strerror(-err));
+		atomic_fetch_sub(&bk.stats.kept, 1);
+		atomic_fetch_sub(&bk.stats.kept_bytes, ver->size);
+		atomic_fetch_add(&bk.stats.failed, 1);
+		return;
+	}
+	bk_store_trim(s, &bk.policy, ver->path, ver->time_ns, 0, NULL, NULL);
+}
 
 static bool bk_inside(const char *dir, const char *root)
 {
@@ -862,7 +905,14 @@ static NTSTATUS FLTAPI bk_instance_setup(PCFLT_RELATED_OBJECTS FltObjects,
 		free(v);
 		return STATUS_FLT_DO_NOT_ATTACH;
 	}
-	bk_store_set_durable(v->store, !bk.not_durable);
+	bk_store_set_durability(v->store, (enum bk_durability)bk.durability);
+	bk_store_set_commit_hook(v->store, bk_committed, NULL);
+	if (bk_store_completed(v->store)) {
+		DbgPrint("backup: store %s: %u versions captured before the last stop committed\n",
+			 dir, bk_store_completed(v->store));
+		/* Their paths' limits were never applied. */
+		bk_store_enforce(v->store, &bk.policy, bk_now_ns(), 0, NULL, NULL);
+	}
 	if (recovered)
 		DbgPrint("backup: store %s: %u leftovers of an interrupted run removed\n",
 			 dir, recovered);
@@ -1084,6 +1134,7 @@ static NTSTATUS bk_read_parameters(PUNICODE_STRING RegistryPath)
 	snprintf(bk.store_root, sizeof(bk.store_root), "%s", BK_DEFAULT_STORE);
 	bk.policy.max_file_size = BK_DEFAULT_MAX_FILE;
 	bk.policy.max_versions = BK_DEFAULT_MAX_VERSIONS;
+	bk.durability = BK_DURABLE_FLUSH;
 	if (!NT_SUCCESS(bk_open_parameters(RegistryPath, &key)))
 		return STATUS_SUCCESS; /* no Parameters key: every default */
 
@@ -1149,13 +1200,15 @@ static NTSTATUS bk_read_parameters(PUNICODE_STRING RegistryPath)
 	err = bk_param_sz(key, L"Durability", word, sizeof(word));
 	if (!err) {
 		if (!strcasecmp(word, "process"))
-			bk.not_durable = true;
-		else if (strcasecmp(word, "power"))
+			bk.durability = BK_DURABLE_PROCESS;
+		else if (!strcasecmp(word, "power"))
+			bk.durability = BK_DURABLE_POWER;
+		else if (strcasecmp(word, "flush"))
 			err = -EINVAL;
 	}
 	ZwClose(key);
 	if (err == -EINVAL)
-		BK_BAD("Durability (power or process)");
+		BK_BAD("Durability (power, flush or process)");
 	return STATUS_SUCCESS;
 }
 

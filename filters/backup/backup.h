@@ -41,7 +41,7 @@ struct bk_globals {
 	struct bk_policy policy;
 	char store_root[BK_PATH_MAX]; /* stores live in <store_root>/<volume> */
 	bool clone_only, copy_only; /* StoreMethod parameter */
-	bool not_durable; /* Durability=process */
+	int durability; /* enum bk_durability: Durability */
 	uint32_t when_full; /* enum bk_when_full */
 	pthread_mutex_t lock; /* the volume list and refs */
 	struct bk_volume *volumes;

@@ -111,6 +111,7 @@ static const char *const stmt_sql[BKS_NSTMT] = {
 				" WHERE path = ?2 AND time_ns < ?1",
 	[BKS_VICTIM_OLDEST] = "SELECT id, object, size FROM versions"
 			      " ORDER BY time_ns, id",
+	[BKS_HAS_OBJECT] = "SELECT 1 FROM versions WHERE object = ?1",
 };
 
 int bks_sqlite_err(int rc)
@@ -393,6 +394,7 @@ int bk_store_get(struct bk_store *s, int64_t id, struct bk_version *v)
 
 	if (!s || !v)
 		return -EINVAL;
+	bks_settle(s);
 	pthread_mutex_lock(&s->lock);
 	err = bks_get(s, id, v);
 	pthread_mutex_unlock(&s->lock);
@@ -472,6 +474,7 @@ int bk_store_list(struct bk_store *s, const char *path, int64_t after,
 
 	if (!s || !fn || !path_ok(path))
 		return -EINVAL;
+	bks_settle(s);
 	return run_listing(s, &l, after, max, fn, arg);
 }
 
@@ -497,6 +500,7 @@ int bk_store_list_deleted(struct bk_store *s, const char *dir, int64_t after,
 	lo[n] = '/';
 	hi[n] = '0';
 	lo[n + 1] = hi[n + 1] = '\0';
+	bks_settle(s);
 	return run_listing(s, &l, after, max, fn, arg);
 }
 
@@ -519,6 +523,7 @@ int bk_store_usage(struct bk_store *s, struct bk_usage *u)
 	if (!s || !u)
 		return -EINVAL;
 	memset(u, 0, sizeof(*u));
+	bks_settle(s);
 	pthread_mutex_lock(&s->lock);
 	st = bks_stmt(s, BKS_USAGE, &err);
 	if (!st)
@@ -551,5 +556,8 @@ uint64_t bk_store_bytes(struct bk_store *s)
 	pthread_mutex_lock(&s->lock);
 	total = s->total;
 	pthread_mutex_unlock(&s->lock);
+	pthread_mutex_lock(&s->q_lock);
+	total += s->q_bytes;
+	pthread_mutex_unlock(&s->q_lock);
 	return total;
 }

@@ -125,6 +125,7 @@ int bk_store_delete(struct bk_store *s, int64_t id)
 
 	if (!s)
 		return -EINVAL;
+	bks_settle(s);
 	pthread_mutex_lock(&s->lock);
 	err = bks_exec(s, BKS_BEGIN);
 	if (!err) {
@@ -218,6 +219,7 @@ int bk_store_enforce(struct bk_store *s, const struct bk_policy *p,
 		*freed = 0;
 	if (!s || !p)
 		return -EINVAL;
+	bks_settle(s);
 	return evict(s, p, NULL, now_ns, reserve, evicted, freed);
 }
 

@@ -43,8 +43,7 @@ bool bks_object_valid(const char *object)
 	return true;
 }
 
-/* The name of an object's file in tmp/: its object name without '/'. */
-static void tmp_name(const char *object, char name[BKS_OBJECT_HEX + 1])
+void bks_tmp_name(const char *object, char name[BKS_OBJECT_HEX + 1])
 {
 	memcpy(name, object, 2);
 	memcpy(name + 2, object + 3, BKS_OBJECT_HEX - 2);
@@ -143,6 +142,18 @@ static int open_layout(struct bk_store *s, const char *dir)
 	s->objfd = open_dir_at(s->dirfd, "objects");
 	if (s->objfd < 0)
 		return s->objfd;
+	/* objects/00 to objects/ff, made once: a version never waits for
+	 * its directory to be made and synced. */
+	created = false;
+	for (int i = 0; i < 256; i++) {
+		char sub[3] = { hexdig[i >> 4], hexdig[i & 15], '\0' };
+
+		err = mkdir_at(s->objfd, sub, &created);
+		if (err)
+			return err;
+	}
+	if (created && fsync(s->objfd) < 0)
+		return -errno;
 	s->tmpfd = open_dir_at(s->dirfd, "tmp");
 	return s->tmpfd < 0 ? s->tmpfd : 0;
 }
@@ -155,8 +166,10 @@ static void store_free(struct bk_store *s)
 		close(s->tmpfd);
 	if (s->objfd >= 0)
 		close(s->objfd);
+	bks_journal_close(s);
 	if (s->dirfd >= 0)
 		close(s->dirfd); /* drops the flock */
+	bks_queue_destroy(s);
 	pthread_mutex_destroy(&s->lock);
 	pthread_mutex_destroy(&s->pool_lock);
 	pthread_cond_destroy(&s->pool_cond);
@@ -182,7 +195,8 @@ int bk_store_open(const char *dir, struct bk_store **out, unsigned *recovered)
 	if (!s)
 		return -ENOMEM;
 	s->dirfd = s->objfd = s->tmpfd = -1;
-	s->durable = true;
+	s->durability = BK_DURABLE_POWER;
+	bks_queue_init(s);
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_mutex_init(&s->pool_lock, NULL);
 	pthread_cond_init(&s->pool_cond, NULL);
@@ -190,6 +204,8 @@ int bk_store_open(const char *dir, struct bk_store **out, unsigned *recovered)
 	err = open_layout(s, dir);
 	if (!err)
 		err = bks_catalog_open(s);
+	if (!err)
+		err = bks_journal_replay(s);
 	if (!err)
 		err = bks_recover(s, &count);
 	if (!err)
@@ -208,6 +224,7 @@ void bk_store_close(struct bk_store *s)
 {
 	if (!s)
 		return;
+	bks_queue_stop(s);
 	pool_stop(s);
 	store_free(s);
 }
@@ -226,7 +243,7 @@ static int tmp_create(struct bk_store *s, char object[BK_OBJECT_MAX], int *fd)
 	err = new_object_name(object);
 	if (err)
 		return err;
-	tmp_name(object, name);
+	bks_tmp_name(object, name);
 	*fd = openat(s->tmpfd, name,
 		     O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (*fd < 0) {
@@ -254,25 +271,69 @@ static int tmp_create_unnamed(struct bk_store *s, char object[BK_OBJECT_MAX],
 	return 0;
 }
 
-/* Keeps BKS_POOL unnamed temporary files ready.  Where the file system has
- * no O_TMPFILE the pool ends and versions make named files in tmp/. */
+/* A content file made in its place in objects/ (FLUSH, PROCESS): the
+ * committer needs no rename, and one whose version is never recorded in
+ * the journal is an object without a row, which bk_store_open removes. */
+static int placed_create(struct bk_store *s, char object[BK_OBJECT_MAX], int *fd)
+{
+	char sub[3];
+	bool created = false;
+	int err = new_object_name(object);
+
+	if (err)
+		return err;
+	sub[0] = object[0];
+	sub[1] = object[1];
+	sub[2] = '\0';
+	err = mkdir_at(s->objfd, sub, &created);
+	if (!err && created && s->durability == BK_DURABLE_FLUSH &&
+	    fsync(s->objfd) < 0)
+		err = -errno;
+	if (!err) {
+		*fd = openat(s->objfd, object,
+			     O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (*fd < 0)
+			err = -errno;
+	}
+	if (err)
+		object[0] = '\0';
+	return err;
+}
+
+/* The kind of content file bk_store_begin hands out now. */
+static int wanted_kind(const struct bk_store *s)
+{
+	return s->durability == BK_DURABLE_POWER ? BKS_FILE_UNNAMED : BKS_FILE_PLACED;
+}
+
+/* Keeps up to BKS_POOL content files ready: woken when half are taken,
+ * it fills the pool again, so it wakes once per BKS_POOL / 2 versions.
+ * Where the file system has no O_TMPFILE (POWER) the pool ends and
+ * versions make named files in tmp/. */
 static void *pool_main(void *arg)
 {
 	struct bk_store *s = arg;
+	bool filling = true;
 
 	pthread_mutex_lock(&s->pool_lock);
 	for (;;) {
 		char object[BK_OBJECT_MAX];
-		int fd, err;
+		int kind = wanted_kind(s), fd, err;
 
-		while (!s->pool_stop && s->pool_n >= BKS_POOL)
+		if (s->pool_n >= BKS_POOL)
+			filling = false;
+		while (!s->pool_stop && !filling) {
 			pthread_cond_wait(&s->pool_cond, &s->pool_lock);
+			filling = s->pool_n <= BKS_POOL / 2;
+		}
 		if (s->pool_stop)
 			break;
 		pthread_mutex_unlock(&s->pool_lock);
-		err = tmp_create_unnamed(s, object, &fd);
+		err = kind == BKS_FILE_PLACED ? placed_create(s, object, &fd)
+					      : tmp_create_unnamed(s, object, &fd);
 		pthread_mutex_lock(&s->pool_lock);
-		if (err == -EOPNOTSUPP || err == -EISDIR || err == -EINVAL)
+		if (kind == BKS_FILE_UNNAMED &&
+		    (err == -EOPNOTSUPP || err == -EISDIR || err == -EINVAL))
 			break;
 		if (err) {
 			/* Full disk or the like: versions make their own
@@ -285,6 +346,7 @@ static void *pool_main(void *arg)
 			continue;
 		}
 		s->pool[s->pool_n].fd = fd;
+		s->pool[s->pool_n].kind = kind;
 		memcpy(s->pool[s->pool_n].object, object, sizeof(object));
 		s->pool_n++;
 	}
@@ -292,11 +354,20 @@ static void *pool_main(void *arg)
 	return NULL;
 }
 
-/* Stops the pool thread and removes the files it made. */
-static void pool_stop(struct bk_store *s)
+/* Closes pool entry i and removes its file. */
+static void pool_drop(struct bk_store *s, unsigned i)
 {
 	char name[BKS_OBJECT_HEX + 1];
 
+	close(s->pool[i].fd); /* unnamed: gone with it */
+	if (s->pool[i].kind == BKS_FILE_PLACED)
+		unlinkat(s->objfd, s->pool[i].object, 0);
+	(void)name;
+}
+
+/* Stops the pool thread and removes the files it made. */
+static void pool_stop(struct bk_store *s)
+{
 	pthread_mutex_lock(&s->pool_lock);
 	s->pool_stop = true;
 	pthread_cond_broadcast(&s->pool_cond);
@@ -304,22 +375,21 @@ static void pool_stop(struct bk_store *s)
 	if (s->pool_started)
 		pthread_join(s->pool_thread, NULL);
 	s->pool_started = false;
-	while (s->pool_n) {
-		s->pool_n--;
-		close(s->pool[s->pool_n].fd); /* unnamed: gone with it */
-	}
-	(void)name;
+	while (s->pool_n)
+		pool_drop(s, --s->pool_n);
 }
 
 int bk_store_begin(struct bk_store *s, struct bk_pending *p)
 {
 	char name[BKS_OBJECT_HEX + 1];
 	bool taken = false;
-	int err;
+	int kind = BKS_FILE_TMP, err;
+	size_t n;
 
 	if (!p)
 		return -EINVAL;
 	p->fd = -1;
+	p->placed = false;
 	p->tmp[0] = p->object[0] = '\0';
 	if (!s)
 		return -EINVAL;
@@ -327,22 +397,43 @@ int bk_store_begin(struct bk_store *s, struct bk_pending *p)
 	if (!s->pool_started && !s->pool_stop &&
 	    pthread_create(&s->pool_thread, NULL, pool_main, s) == 0)
 		s->pool_started = true;
-	if (s->pool_n) {
-		s->pool_n--;
-		p->fd = s->pool[s->pool_n].fd;
-		memcpy(p->object, s->pool[s->pool_n].object, sizeof(p->object));
+	while (s->pool_n && !taken) {
+		unsigned i = --s->pool_n;
+
+		if (s->pool[i].kind != wanted_kind(s)) {
+			pool_drop(s, i); /* made before the durability changed */
+			continue;
+		}
+		kind = s->pool[i].kind;
+		p->fd = s->pool[i].fd;
+		memcpy(p->object, s->pool[i].object, sizeof(p->object));
 		taken = true;
 	}
-	pthread_cond_signal(&s->pool_cond);
+	if (s->pool_n <= BKS_POOL / 2)
+		pthread_cond_signal(&s->pool_cond);
 	pthread_mutex_unlock(&s->pool_lock);
-	if (taken)
-		return 0; /* unnamed: p->tmp stays "" */
-	err = tmp_create(s, p->object, &p->fd);
-	if (err)
-		return err;
-	tmp_name(p->object, name);
-	if ((size_t)snprintf(p->tmp, sizeof(p->tmp), "%s/tmp/%s", s->dir,
-			     name) >= sizeof(p->tmp)) {
+	if (!taken) {
+		kind = wanted_kind(s) == BKS_FILE_PLACED ? BKS_FILE_PLACED : BKS_FILE_TMP;
+		err = kind == BKS_FILE_PLACED ? placed_create(s, p->object, &p->fd)
+					      : tmp_create(s, p->object, &p->fd);
+		if (err)
+			return err;
+	}
+	switch (kind) {
+	case BKS_FILE_UNNAMED:
+		return 0; /* p->tmp stays "" */
+	case BKS_FILE_PLACED:
+		p->placed = true;
+		n = (size_t)snprintf(p->tmp, sizeof(p->tmp), "%s/objects/%s",
+				     s->dir, p->object);
+		break;
+	default:
+		bks_tmp_name(p->object, name);
+		n = (size_t)snprintf(p->tmp, sizeof(p->tmp), "%s/tmp/%s", s->dir,
+				     name);
+		break;
+	}
+	if (n >= sizeof(p->tmp)) {
 		bk_store_abort(s, p);
 		return -ENAMETOOLONG; /* not after open_layout's check */
 	}
@@ -351,24 +442,46 @@ int bk_store_begin(struct bk_store *s, struct bk_pending *p)
 
 void bk_store_abort(struct bk_store *s, struct bk_pending *p)
 {
-	char name[BKS_OBJECT_HEX + 1];
-
 	if (!p)
 		return;
 	if (p->fd >= 0)
 		close(p->fd);
 	p->fd = -1;
-	if (s && p->tmp[0] && bks_object_valid(p->object)) {
-		tmp_name(p->object, name);
-		unlinkat(s->tmpfd, name, 0);
-	}
+	/* p->tmp is the path bk_store_begin made: in tmp/ or objects/. */
+	if (s && p->tmp[0] && bks_object_valid(p->object))
+		unlink(p->tmp);
+	p->placed = false;
 	p->tmp[0] = p->object[0] = '\0';
+}
+
+void bk_store_set_durability(struct bk_store *s, enum bk_durability d)
+{
+	if (s && d >= BK_DURABLE_POWER && d <= BK_DURABLE_PROCESS)
+		s->durability = d;
 }
 
 void bk_store_set_durable(struct bk_store *s, bool durable)
 {
-	if (s)
-		s->durable = durable;
+	bk_store_set_durability(s, durable ? BK_DURABLE_POWER : BK_DURABLE_PROCESS);
+}
+
+void bk_store_set_commit_hook(struct bk_store *s, bk_commit_hook fn, void *arg)
+{
+	if (s) {
+		s->hook = fn;
+		s->hook_arg = arg;
+	}
+}
+
+void bks_call_hook(struct bk_store *s, const struct bk_version *v, int err)
+{
+	if (s->hook)
+		s->hook(s, v, err, s->hook_arg);
+}
+
+unsigned bk_store_completed(const struct bk_store *s)
+{
+	return s ? s->completed : 0;
 }
 
 static int fsync_dir_at(int dfd, const char *name)
@@ -385,8 +498,8 @@ static int fsync_dir_at(int dfd, const char *name)
 
 /* Moves the content from tmp/ to objects/ durably.  On failure nothing of
  * it is in objects/; what may remain in tmp/ is the caller's to remove. */
-static int publish(struct bk_store *s, const char *name, const char *object,
-		   int unnamed_fd)
+int bks_publish(struct bk_store *s, const char *name, const char *object,
+		int unnamed_fd)
 {
 	char sub[3] = { object[0], object[1], '\0' };
 	bool created = false;
@@ -395,7 +508,7 @@ static int publish(struct bk_store *s, const char *name, const char *object,
 	err = mkdir_at(s->objfd, sub, &created);
 	if (err)
 		return err;
-	if (created && s->durable && fsync(s->objfd) < 0)
+	if (created && s->durability != BK_DURABLE_PROCESS && fsync(s->objfd) < 0)
 		return -errno;
 	if (unnamed_fd >= 0) {
 		char proc[64];
@@ -442,18 +555,29 @@ int bk_store_commit(struct bk_store *s, struct bk_pending *p,
 		bk_store_abort(s, p);
 		return -EINVAL;
 	}
-	tmp_name(p->object, name);
+	bks_tmp_name(p->object, name);
 	if (fstat(p->fd, &st) < 0) {
 		err = -errno;
 		goto fail;
 	}
-	err = publish(s, name, p->object, p->tmp[0] ? -1 : p->fd);
+	if (v->time_ns == 0) {
+		clock_gettime(CLOCK_REALTIME, &now);
+		v->time_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+	}
+	v->size = (uint64_t)st.st_size;
+	if (p->placed) {
+		err = bks_defer(s, p, v);
+		if (err)
+			goto fail;
+		return 0;
+	}
+	err = bks_publish(s, name, p->object, p->tmp[0] ? -1 : p->fd);
 	/* Durable before the row: the content, then the name.  Syncing the
 	 * file after it is linked lets one journal commit carry both on
 	 * ext4 and XFS; the directory's sync then finds little to do.  A
 	 * crash in between leaves an object without a row, which
 	 * bk_store_open removes. */
-	if (!err && s->durable) {
+	if (!err && s->durability == BK_DURABLE_POWER) {
 		char sub[3] = { p->object[0], p->object[1], '\0' };
 
 		if (fdatasync(p->fd) < 0)
@@ -472,11 +596,6 @@ int bk_store_commit(struct bk_store *s, struct bk_pending *p,
 	}
 
 	snprintf(v->object, sizeof(v->object), "%s", p->object);
-	v->size = (uint64_t)st.st_size;
-	if (v->time_ns == 0) {
-		clock_gettime(CLOCK_REALTIME, &now);
-		v->time_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
-	}
 	pthread_mutex_lock(&s->lock);
 	err = bks_insert(s, v);
 	if (!err)
@@ -488,6 +607,8 @@ int bk_store_commit(struct bk_store *s, struct bk_pending *p,
 		v->version = 0;
 	}
 	p->tmp[0] = p->object[0] = '\0';
+	if (!err)
+		bks_call_hook(s, v, 0);
 	return err;
 
 fail:
@@ -504,6 +625,7 @@ int bk_store_open_version(struct bk_store *s, int64_t id, int *fd,
 	if (!s || !fd)
 		return -EINVAL;
 	*fd = -1;
+	bks_settle(s);
 	row = malloc(sizeof(*row));
 	if (!row)
 		return -ENOMEM;

@@ -109,21 +109,62 @@ struct bk_usage {
 int bk_store_open(const char *dir, struct bk_store **out, unsigned *recovered);
 void bk_store_close(struct bk_store *s);
 /*
- * Durable (the default): a commit fsyncs the content and its directory
- * before the row is inserted, so a version survives a power failure.
- * Not durable: no fsync; a crash of the process loses nothing (the data is
- * in the page cache), and after a power failure bk_store_open drops every
- * row whose object does not have the size it records (the latest versions
- * may be lost, never shown partial).
+ * When a version is durable, and what the caller of bk_store_commit waits
+ * for (docs/backup.md, "Durability"):
+ *
+ * POWER    the commit fsyncs the content and its directory, then inserts
+ *          the row, in the caller's thread: a version survives a power
+ *          failure from the moment bk_store_commit returns.
+ * FLUSH    the caller waits only until the version is captured: its
+ *          content complete in a named file in tmp/ and its row recorded
+ *          in the journal (committer.c).  The store's committer thread
+ *          moves it into objects/ and the catalog in batches, and makes
+ *          what it committed durable (one syncfs) within a second and
+ *          before bk_store_flush returns.  Killing the process loses
+ *          nothing: the next bk_store_open completes every captured
+ *          version.
+ * PROCESS  as FLUSH without any sync: a power failure may lose the newest
+ *          versions (never show a partial one).
+ *
+ * The default is POWER; set it before the first bk_store_begin.
  */
+enum bk_durability {
+	BK_DURABLE_POWER,
+	BK_DURABLE_FLUSH,
+	BK_DURABLE_PROCESS,
+};
+void bk_store_set_durability(struct bk_store *s, enum bk_durability d);
+/* true: POWER, false: PROCESS (the older two-way switch). */
 void bk_store_set_durable(struct bk_store *s, bool durable);
+/*
+ * Returns once every version committed before the call is durable
+ * (FLUSH), or at once (POWER: already durable; PROCESS: never synced).
+ * The filter calls it before a program's fsync of a file reaches the disk.
+ */
+int bk_store_flush(struct bk_store *s);
+/*
+ * Called after each version's row is inserted (err 0), or when a version
+ * that bk_store_commit accepted could not be committed after all (err <
+ * 0, v->id 0): in the caller's thread with POWER, in the committer's
+ * otherwise, with no lock of the store held.  The hook may call
+ * bk_store_trim, not the functions that read the catalog.
+ */
+typedef void (*bk_commit_hook)(struct bk_store *s, const struct bk_version *v,
+			       int err, void *arg);
+void bk_store_set_commit_hook(struct bk_store *s, bk_commit_hook fn, void *arg);
+/* Versions that bk_store_open completed from the journal (captured before
+ * the previous owner stopped, not yet committed). */
+unsigned bk_store_completed(const struct bk_store *s);
 const char *bk_store_dir(const struct bk_store *s);
 
-/* Content being written: a file in tmp/ open O_RDWR. */
+/* Content being written: a file open O_RDWR, in tmp/ (named or not) or,
+ * with FLUSH and PROCESS, in its place in objects/ (no row names it until
+ * it is committed). */
 struct bk_pending {
 	int fd;
 	char tmp[BK_PATH_MAX]; /* its path */
 	char object[BK_OBJECT_MAX]; /* the name it will get in objects/ */
+	bool placed; /* made in objects/ already (FLUSH, PROCESS) */
 };
 
 /* Creates the temporary content file (p->fd open for writing). */
@@ -133,6 +174,11 @@ int bk_store_begin(struct bk_store *s, struct bk_pending *p);
  * objects/, fsync the directory, then insert v's row (v->object is set
  * from p; v->id and v->version are assigned and written back).  p->fd is
  * closed in every case.  On failure nothing of p remains.
+ *
+ * With FLUSH and PROCESS durability the version is captured and the rest
+ * left to the committer: v->object and v->size are written back, v->id
+ * and v->version stay 0, and the version is seen by every reading
+ * function of the store (which first waits for the committer to catch up).
  */
 int bk_store_commit(struct bk_store *s, struct bk_pending *p,
 		    struct bk_version *v);
@@ -190,7 +236,8 @@ int bk_store_trim(struct bk_store *s, const struct bk_policy *p,
 
 int bk_store_usage(struct bk_store *s, struct bk_usage *u);
 
-/* The running total of version sizes (what max_store_bytes limits). */
+/* The running total of version sizes (what max_store_bytes limits),
+ * versions captured and not yet committed included. */
 uint64_t bk_store_bytes(struct bk_store *s);
 
 #endif /* ALTITUDE_BACKUP_STORE_H */

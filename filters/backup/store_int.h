@@ -4,6 +4,8 @@
  * and the helpers one concern lends another.
  *
  *   store.c    open, close, content files (begin, commit, abort, open)
+ *   committer.c  versions committed off the caller's thread: the queue,
+ *              the committer thread, the journal and its replay at open
  *   catalog.c  SQLite: schema and migrations, statements, row mapping,
  *              the read queries (get, list, list_deleted, usage)
  *   recover.c  what bk_store_open removes: tmp/ leftovers, objects without
@@ -12,9 +14,11 @@
  *              (bk_store_enforce, bk_store_trim)
  *   policy.c   bk_policy_wants, bk_policy_clear
  *
- * Locking: s->lock guards s->db, every statement and s->total.  The
- * directory descriptors never change between open and close and are used
- * without it.  Callbacks of the list functions run without the lock.
+ * Locking: s->lock guards s->db, every statement and s->total; s->q_lock
+ * the committer's queue, its counters and the journal (never taken with
+ * s->lock held).  The directory descriptors never change between open and
+ * close and are used without either.  Callbacks of the list functions run
+ * without the lock.
  */
 #ifndef ALTITUDE_BACKUP_STORE_INT_H
 #define ALTITUDE_BACKUP_STORE_INT_H
@@ -51,10 +55,24 @@ enum bks_stmt {
 	BKS_VICTIM_AGE,
 	BKS_VICTIM_AGE_PATH,
 	BKS_VICTIM_OLDEST,
+	BKS_HAS_OBJECT,
 	BKS_NSTMT
 };
 
-#define BKS_POOL 8
+#define BKS_POOL 32
+
+/* Content files: unnamed in tmp/ (O_TMPFILE, POWER), named in tmp/ (POWER
+ * where there is no O_TMPFILE), or made in place in objects/ (FLUSH and
+ * PROCESS: the journal's record is what makes such a file a version). */
+enum { BKS_FILE_UNNAMED, BKS_FILE_TMP, BKS_FILE_PLACED };
+
+/* A version captured and waiting for the committer (committer.c). */
+struct bks_item {
+	struct bks_item *next;
+	int err;
+
+	struct bk_version v; /* v.object: its file, in objects/ already */
+};
 
 struct bk_store {
 	pthread_mutex_t lock;
@@ -62,7 +80,7 @@ struct bk_store {
 	sqlite3_stmt *stmt[BKS_NSTMT];
 	uint64_t total; /* sum of the sizes of every row */
 	int dirfd; /* the store directory; holds the flock */
-	bool durable; /* fsync content and directories before the row */
+	enum bk_durability durability;
 	int objfd; /* objects/ */
 	int tmpfd; /* tmp/ */
 	char dir[BK_PATH_MAX]; /* absolute */
@@ -76,8 +94,35 @@ struct bk_store {
 	unsigned pool_n;
 	struct {
 		int fd;
+		int kind; /* BKS_FILE_* */
 		char object[BK_OBJECT_MAX];
 	} pool[BKS_POOL];
+	bk_commit_hook hook;
+	void *hook_arg;
+	unsigned completed; /* versions the journal's replay committed */
+	/* committer.c.  Counters are sequence numbers of versions: queued
+	 * (captured), committed (row inserted, or dropped on failure), synced
+	 * (captures durable: bk_store_flush), rows_synced (rows durable: the
+	 * committer's own sync, after which the journal may go; FLUSH). */
+	pthread_mutex_t q_lock;
+	pthread_cond_t q_cond; /* work for the committer */
+	pthread_cond_t q_done; /* the counters moved */
+	pthread_t q_thread;
+	bool q_started, q_stop;
+	struct bks_item *q_head, **q_tail;
+	uint64_t q_queued, q_committed, q_synced, q_rows_synced;
+	uint64_t q_bytes; /* sizes of the versions queued, not committed */
+	unsigned q_n; /* versions in the queue */
+	unsigned q_hurry; /* threads waiting for the committer */
+	int64_t q_first_ns; /* when the queue last became non-empty */
+	int64_t q_last_sync_ns; /* CLOCK_MONOTONIC */
+	/* <dir>/journal.0 and .1: appends go to j[j_active] (committer.c) */
+	struct bks_journal {
+		int fd;
+		uint64_t len;
+		uint64_t last; /* q_queued after its last record */
+	} j[2];
+	unsigned j_active;
 };
 
 /* catalog.c */
@@ -92,6 +137,29 @@ int bks_exec(struct bk_store *s, enum bks_stmt id);
 int bks_load_total(struct bk_store *s);
 int bks_insert(struct bk_store *s, struct bk_version *v);
 int bks_get(struct bk_store *s, int64_t id, struct bk_version *v);
+
+/* store.c */
+/* The name in tmp/ of an object's file: its object name without '/'. */
+void bks_tmp_name(const char *object, char name[BKS_OBJECT_HEX + 1]);
+/* Moves tmp/<name> (or the unnamed unnamed_fd, when >= 0) to objects/. */
+int bks_publish(struct bk_store *s, const char *name, const char *object,
+		int unnamed_fd);
+void bks_call_hook(struct bk_store *s, const struct bk_version *v, int err);
+
+/* committer.c */
+void bks_queue_init(struct bk_store *s);
+void bks_journal_close(struct bk_store *s);
+/* Opens <dir>/journal.0 and .1 and commits what they record (at open). */
+int bks_journal_replay(struct bk_store *s);
+/* Captures p as v (FLUSH, PROCESS): journal record, queue. */
+int bks_defer(struct bk_store *s, struct bk_pending *p, struct bk_version *v);
+/* Waits until what was queued before the call is committed.  Every
+ * function that reads the catalog calls it first (not the committer's
+ * thread, which never waits for itself). */
+void bks_settle(struct bk_store *s);
+/* Commits what is queued, stops the thread (close). */
+void bks_queue_stop(struct bk_store *s);
+void bks_queue_destroy(struct bk_store *s);
 
 /* recover.c */
 int bks_recover(struct bk_store *s, unsigned *count);

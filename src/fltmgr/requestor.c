@@ -3,21 +3,70 @@
  * and its user.  FLT_CALLBACK_DATA.Thread points to the struct fm_requestor
  * of the operation, which serves as both PETHREAD and PEPROCESS.  FUSE
  * reports the calling thread; its process id is read from /proc only when a
- * filter asks for it, so operations nobody inspects pay nothing.
+ * filter asks for it, so operations nobody inspects pay nothing, and kept
+ * for a second per thread id: a program making many changes in a row (each
+ * of which a filter inspects) is looked up once.  A thread id reused by
+ * another process within that second would be misattributed; Linux hands
+ * out ids in increasing order and wraps only after pid_max.
  */
 #include "fltmgr/fm.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static struct fm_requestor fm_self_requestor;
 
+#define FM_TGID_SLOTS 64
+#define FM_TGID_TTL_NS 1000000000LL
+
+static struct {
+	pthread_mutex_t lock;
+	struct {
+		pid_t tid, tgid;
+		int64_t when;
+	} slot[FM_TGID_SLOTS];
+} fm_tgids = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static int64_t fm_mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static pid_t fm_tgid_cached(pid_t tid, int64_t now)
+{
+	unsigned i = (unsigned)tid % FM_TGID_SLOTS;
+	pid_t tgid = 0;
+
+	pthread_mutex_lock(&fm_tgids.lock);
+	if (fm_tgids.slot[i].tid == tid && now - fm_tgids.slot[i].when < FM_TGID_TTL_NS)
+		tgid = fm_tgids.slot[i].tgid;
+	pthread_mutex_unlock(&fm_tgids.lock);
+	return tgid;
+}
+
+static void fm_tgid_remember(pid_t tid, pid_t tgid, int64_t now)
+{
+	unsigned i = (unsigned)tid % FM_TGID_SLOTS;
+
+	pthread_mutex_lock(&fm_tgids.lock);
+	fm_tgids.slot[i].tid = tid;
+	fm_tgids.slot[i].tgid = tgid;
+	fm_tgids.slot[i].when = now;
+	pthread_mutex_unlock(&fm_tgids.lock);
+}
+
 static pid_t fm_resolve_pid(struct fm_requestor *r)
 {
 	char path[64], buf[512];
+	int64_t now;
 	ssize_t n;
 	int fd;
 	char *p;
@@ -28,6 +77,10 @@ static pid_t fm_resolve_pid(struct fm_requestor *r)
 		r->pid = getpid();
 		return r->pid;
 	}
+	now = fm_mono_ns();
+	r->pid = fm_tgid_cached(r->tid, now);
+	if (r->pid)
+		return r->pid;
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)r->tid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -39,6 +92,8 @@ static pid_t fm_resolve_pid(struct fm_requestor *r)
 	buf[n] = 0;
 	p = strstr(buf, "\nTgid:");
 	r->pid = p ? (pid_t)strtol(p + 6, NULL, 10) : r->tid;
+	if (p)
+		fm_tgid_remember(r->tid, r->pid, now);
 	return r->pid;
 }
 

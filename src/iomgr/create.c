@@ -192,6 +192,8 @@ void io_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	f->fo.Flags |= FO_FILE_OPEN | FO_HANDLE_CREATED;
+	if (f->flags & (O_SYNC | O_DSYNC)) /* FILE_WRITE_THROUGH, as IoCreateFile */
+		f->fo.Flags |= FO_WRITE_THROUGH;
 	f->fo.ReadAccess = (f->flags & O_ACCMODE) != O_WRONLY;
 	f->fo.WriteAccess = (f->flags & O_ACCMODE) != O_RDONLY;
 	if (f->flags & O_TRUNC)
@@ -271,6 +273,8 @@ void io_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		return;
 	}
 	f->fo.Flags |= FO_FILE_OPEN | FO_HANDLE_CREATED;
+	if (f->flags & (O_SYNC | O_DSYNC)) /* FILE_WRITE_THROUGH, as IoCreateFile */
+		f->fo.Flags |= FO_WRITE_THROUGH;
 	f->fo.ReadAccess = (f->flags & O_ACCMODE) != O_WRONLY;
 	f->fo.WriteAccess = (f->flags & O_ACCMODE) != O_RDONLY;
 	if (!created && (flags & O_TRUNC))

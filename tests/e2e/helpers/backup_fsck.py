@@ -1,29 +1,74 @@
 #!/usr/bin/python3
-"""backup_fsck.py STORE [--leftovers] - check a backup store (daemon stopped).
+"""backup_fsck.py STORE [--leftovers | --pending] - check a backup store
+(daemon stopped).
 
-STORE is one volume's store: catalog.db (SQLite), objects/xx/<name>, tmp/.
-The invariant the filter promises (filters/backup/store.h):
+STORE is one volume's store: catalog.db (SQLite), objects/xx/<name>, tmp/,
+journal.0 and journal.1.  The invariant the filter promises after a clean
+stop (filters/backup/store.h):
   - PRAGMA integrity_check is "ok";
   - every catalog row names an object file that exists, is a regular file
     and has exactly the row's size;
   - every file in objects/xx/ is named by a row;
-  - tmp/ is empty;
+  - tmp/ is empty and the journal files are empty;
   - (path, version) is unique and versions count up from 1 per path.
 Prints "rows R objects O tmp T bytes B" first, then one line per problem;
 exit 0 when there is none, 1 otherwise.
 
---leftovers: instead print the number of items the filter's recovery must
-remove (tmp files + objects without a row + rows without an object) and
-exit 0; meant for a copy of a store left by a killed daemon.
+For a copy of a store left by a killed daemon:
+--pending: print the number of captured versions the next start completes
+  (a valid journal record whose object exists with the recorded size and
+  has no row), exit 0;
+--leftovers: print the number of items the recovery must remove (tmp
+  files + objects without a row or a pending record + rows without an
+  object), exit 0.
 """
 import os
 import sqlite3
+import struct
 import sys
+import zlib
+
+# filters/backup/committer.c, struct bkj_rec: magic len crc path_len seq
+# file_id time_ns size, 8 x u32, atime mtime, comm[16], object[64], path.
+REC = struct.Struct("<IIIIQQqQ8Iqq16s64s")
+MAGIC = 0x314A4B42
+
+
+def journal_records(store):
+    """(object, size) of every valid record, both journal files."""
+    out = []
+    for name in ("journal.0", "journal.1"):
+        try:
+            data = open(os.path.join(store, name), "rb").read()
+        except FileNotFoundError:
+            continue
+        off = 0
+        while off + REC.size <= len(data):
+            f = REC.unpack_from(data, off)
+            magic, length, crc, plen = f[0], f[1], f[2], f[3]
+            if magic != MAGIC or length != REC.size + plen or off + length > len(data):
+                break
+            if zlib.crc32(data[off + 12:off + length]) & 0xFFFFFFFF != crc:
+                break
+            out.append((f[19].split(b"\0")[0].decode(), f[7]))
+            off += length
+    return out
+
+
+def journal_bytes(store):
+    n = 0
+    for name in ("journal.0", "journal.1"):
+        try:
+            n += os.path.getsize(os.path.join(store, name))
+        except FileNotFoundError:
+            pass
+    return n
 
 
 def main():
     store = sys.argv[1]
     leftovers = "--leftovers" in sys.argv[2:]
+    pending_only = "--pending" in sys.argv[2:]
     problems = []
     db = sqlite3.connect(os.path.join(store, "catalog.db"))
     ic = db.execute("PRAGMA integrity_check").fetchall()
@@ -59,11 +104,20 @@ def main():
         elif st.st_size != size:
             problems.append("row %d (%s v%d): object %s has %d bytes, row says %d" %
                             (rid, path, version, obj, st.st_size, size))
-    orphans = sorted(set(files) - named)
+    pending = set()
+    for obj, size in journal_records(store):
+        st = files.get(obj)
+        if obj not in named and st is not None and st.st_size == size:
+            pending.add(obj)
+    orphans = sorted(set(files) - named - pending)
     for o in orphans:
         problems.append("object %s has no row" % o)
+    for o in sorted(pending):
+        problems.append("object %s has no row yet (a journal record)" % o)
     for t in tmp:
         problems.append("tmp/%s left over" % t)
+    if journal_bytes(store):
+        problems.append("the journal holds %d bytes" % journal_bytes(store))
     per_path = {}
     for rid, path, version, size, obj in rows:
         per_path.setdefault(path, []).append((rid, version))
@@ -75,6 +129,9 @@ def main():
         if nums != sorted(nums) or min(nums) < 1:
             problems.append("%s: version numbers not increasing with ids: %s" %
                             (path, nums))
+    if pending_only:
+        print(len(pending))
+        return 0
     if leftovers:
         print(len(tmp) + len(orphans) + missing)
         return 0

@@ -1,0 +1,629 @@
+/*
+ * committer.c - versions committed off the thread of the change that
+ * caused them (Durability=flush and process, store.h).
+ *
+ * The caller's part, bks_defer, is what must be done before the change
+ * may go on: the content is complete in its file, made in place in
+ * objects/ by bk_store_begin (the caller wrote it), and the version's
+ * catalog row-to-be is appended to a journal file in one write.  The
+ * store's committer thread does the rest in batches: inserts the batch's
+ * rows in one transaction, calls the commit hook (the filter's limits),
+ * and empties journal files whose versions all have rows.  With FLUSH it
+ * makes the rows durable with one syncfs of the store's file system at
+ * least once a second, and only then empties the journal; bk_store_flush
+ * makes captures durable at once, in the caller.
+ *
+ * Crash safety.  Killing the process at any moment loses nothing: the page
+ * cache keeps the files and the journal, and bks_journal_replay, at the
+ * next open, commits every recorded version whose file is complete (it has
+ * the size the record gives; a record is written only after the content)
+ * and that has no row yet; bks_recover then removes the files no row
+ * names (content whose record was never written, unused pool files).  A
+ * record that is torn or garbled (its CRC-32 does not match) ends the
+ * replay: records are appended in order, so nothing valid follows it.
+ * After a power failure the same size check keeps partial content out,
+ * as for rows whose object is short (recover.c).
+ *
+ * Readers (list, get, usage, restore, purge) call bks_settle first, so a
+ * version is seen by them as soon as bk_store_commit has returned.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "store_int.h"
+
+#define BKJ_MAGIC 0x314a4b42u /* "BKJ1" */
+#define BKS_SYNC_EVERY_NS 1000000000LL /* FLUSH: committed -> durable */
+/* A batch waits this long for more versions, unless someone waits for it
+ * or it is full: one transaction, one wake-up for many versions. */
+#define BKS_WINDOW_NS 50000000LL
+#define BKS_BATCH_MAX 1024
+#define BKS_JOURNAL_ROTATE (1u << 20)
+
+/* One journal record: this header, then path_len bytes of path (no NUL).
+ * crc covers everything after the crc field, path included. */
+struct bkj_rec {
+	uint32_t magic;
+	uint32_t len; /* of the whole record */
+	uint32_t crc;
+	uint32_t path_len;
+	uint64_t seq; /* capture order, across both journal files */
+	uint64_t file_id;
+	int64_t time_ns;
+	uint64_t size;
+	uint32_t reason, method, pid, uid, owner_uid, owner_gid, mode, pad;
+	int64_t atime_ns, mtime_ns;
+	char comm[BK_COMM_MAX];
+	char object[BK_OBJECT_MAX];
+};
+
+#define BKJ_CRC_FROM offsetof(struct bkj_rec, path_len)
+
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static uint32_t rec_crc(const unsigned char *rec, size_t len)
+{
+	return (uint32_t)crc32(crc32(0, NULL, 0), rec + BKJ_CRC_FROM,
+			       (uInt)(len - BKJ_CRC_FROM));
+}
+
+/* The record of v in a new buffer (*len its size), NULL when out of memory. */
+static unsigned char *rec_encode(const struct bk_version *v, uint64_t seq,
+				 size_t *len)
+{
+	size_t plen = strnlen(v->path, BK_PATH_MAX);
+	struct bkj_rec r = {
+		.magic = BKJ_MAGIC,
+		.path_len = (uint32_t)plen,
+		.seq = seq,
+		.file_id = v->file_id,
+		.time_ns = v->time_ns,
+		.size = v->size,
+		.reason = v->reason,
+		.method = v->method,
+		.pid = v->pid,
+		.uid = v->uid,
+		.owner_uid = v->owner_uid,
+		.owner_gid = v->owner_gid,
+		.mode = v->mode,
+		.atime_ns = v->atime_ns,
+		.mtime_ns = v->mtime_ns,
+	};
+	unsigned char *buf;
+
+	memcpy(r.comm, v->comm, sizeof(r.comm));
+	memcpy(r.object, v->object, sizeof(r.object));
+	*len = sizeof(r) + plen;
+	r.len = (uint32_t)*len;
+	buf = malloc(*len);
+	if (!buf)
+		return NULL;
+	memcpy(buf, &r, sizeof(r));
+	memcpy(buf + sizeof(r), v->path, plen);
+	r.crc = rec_crc(buf, *len);
+	memcpy(buf + offsetof(struct bkj_rec, crc), &r.crc, sizeof(r.crc));
+	return buf;
+}
+
+/* The record at buf (avail bytes) into *v: its length, 0 when it is not a
+ * whole valid record. */
+static size_t rec_decode(const unsigned char *buf, size_t avail,
+			 struct bk_version *v, uint64_t *seq)
+{
+	struct bkj_rec r;
+
+	if (avail < sizeof(r))
+		return 0;
+	memcpy(&r, buf, sizeof(r));
+	if (r.magic != BKJ_MAGIC || r.len > avail || r.path_len == 0 ||
+	    r.path_len >= BK_PATH_MAX || r.len != sizeof(r) + r.path_len ||
+	    rec_crc(buf, r.len) != r.crc)
+		return 0;
+	memset(v, 0, sizeof(*v));
+	*seq = r.seq;
+	memcpy(v->path, buf + sizeof(r), r.path_len);
+	v->path[r.path_len] = '\0';
+	v->file_id = r.file_id;
+	v->time_ns = r.time_ns;
+	v->size = r.size;
+	v->reason = r.reason;
+	v->method = r.method;
+	v->pid = r.pid;
+	v->uid = r.uid;
+	v->owner_uid = r.owner_uid;
+	v->owner_gid = r.owner_gid;
+	v->mode = r.mode;
+	v->atime_ns = r.atime_ns;
+	v->mtime_ns = r.mtime_ns;
+	memcpy(v->comm, r.comm, sizeof(v->comm));
+	v->comm[BK_COMM_MAX - 1] = '\0';
+	memcpy(v->object, r.object, sizeof(v->object));
+	v->object[BK_OBJECT_MAX - 1] = '\0';
+	if (v->path[0] != '/' || strlen(v->path) != r.path_len ||
+	    !bks_object_valid(v->object))
+		return 0;
+	return r.len;
+}
+
+void bks_queue_init(struct bk_store *s)
+{
+	pthread_mutex_init(&s->q_lock, NULL);
+	pthread_cond_init(&s->q_cond, NULL);
+	pthread_cond_init(&s->q_done, NULL);
+	s->q_tail = &s->q_head;
+	s->j[0].fd = s->j[1].fd = -1;
+}
+
+void bks_journal_close(struct bk_store *s)
+{
+	for (int i = 0; i < 2; i++)
+		if (s->j[i].fd >= 0)
+			close(s->j[i].fd);
+}
+
+void bks_queue_destroy(struct bk_store *s)
+{
+	pthread_mutex_destroy(&s->q_lock);
+	pthread_cond_destroy(&s->q_cond);
+	pthread_cond_destroy(&s->q_done);
+}
+
+/* ---- Replay at open ---------------------------------------------------------------- */
+
+/* Locked.  Whether a row names object. */
+static int has_row(struct bk_store *s, const char *object, bool *yes)
+{
+	sqlite3_stmt *st;
+	int rc, err = 0;
+
+	st = bks_stmt(s, BKS_HAS_OBJECT, &err);
+	if (!st)
+		return err;
+	sqlite3_bind_text(st, 1, object, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	*yes = rc == SQLITE_ROW;
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : bks_sqlite_err(rc) ?: -EIO;
+}
+
+static bool file_has_size(int dfd, const char *name, uint64_t size)
+{
+	struct stat st;
+
+	return fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	       S_ISREG(st.st_mode) && (uint64_t)st.st_size == size;
+}
+
+/* Locked, in a transaction.  Commits v if its content is complete (it has
+ * the recorded size) and no row names it yet.  1 when it did. */
+static int replay_one(struct bk_store *s, struct bk_version *v)
+{
+	bool row = false;
+	int err;
+
+	if (!file_has_size(s->objfd, v->object, v->size))
+		return 0; /* never completed, or committed and evicted since */
+	err = has_row(s, v->object, &row);
+	if (err || row)
+		return err;
+	err = bks_insert(s, v);
+	if (err) {
+		unlinkat(s->objfd, v->object, 0);
+		return err;
+	}
+	return 1;
+}
+
+static int read_all(int fd, unsigned char **out, size_t *len)
+{
+	struct stat st;
+	size_t got = 0;
+	ssize_t n;
+
+	*out = NULL;
+	*len = 0;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (st.st_size == 0)
+		return 0;
+	*out = malloc((size_t)st.st_size);
+	if (!*out)
+		return -ENOMEM;
+	while (got < (size_t)st.st_size) {
+		n = pread(fd, *out + got, (size_t)st.st_size - got, (off_t)got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	*len = got;
+	return 0;
+}
+
+struct replayed {
+	uint64_t seq;
+	struct bk_version *v;
+};
+
+static int cmp_seq(const void *a, const void *b)
+{
+	uint64_t x = ((const struct replayed *)a)->seq,
+		 y = ((const struct replayed *)b)->seq;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The valid records of buf, appended to *list. */
+static int decode_all(const unsigned char *buf, size_t len,
+		      struct replayed **list, size_t *n, size_t *cap)
+{
+	struct bk_version *v;
+	size_t off = 0, k;
+	uint64_t seq;
+
+	for (;;) {
+		v = malloc(sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		k = rec_decode(buf + off, len - off, v, &seq);
+		if (!k) {
+			free(v);
+			return 0;
+		}
+		off += k;
+		if (*n == *cap) {
+			struct replayed *nl;
+
+			*cap = *cap ? 2 * *cap : 64;
+			nl = realloc(*list, *cap * sizeof(**list));
+			if (!nl) {
+				free(v);
+				return -ENOMEM;
+			}
+			*list = nl;
+		}
+		(*list)[*n].seq = seq;
+		(*list)[*n].v = v;
+		(*n)++;
+	}
+}
+
+int bks_journal_replay(struct bk_store *s)
+{
+	static const char *const names[2] = { "journal.0", "journal.1" };
+	struct replayed *list = NULL;
+	size_t n = 0, cap = 0;
+	unsigned char *buf;
+	size_t len;
+	int err = 0, r;
+
+	for (int i = 0; !err && i < 2; i++) {
+		s->j[i].fd = openat(s->dirfd, names[i],
+				    O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (s->j[i].fd < 0)
+			return -errno;
+		err = read_all(s->j[i].fd, &buf, &len);
+		if (!err && len)
+			err = decode_all(buf, len, &list, &n, &cap);
+		free(buf);
+	}
+	if (!err && n) {
+		/* In capture order: version numbers follow it. */
+		qsort(list, n, sizeof(*list), cmp_seq);
+		pthread_mutex_lock(&s->lock);
+		err = bks_exec(s, BKS_BEGIN);
+		for (size_t i = 0; !err && i < n; i++) {
+			r = replay_one(s, list[i].v);
+			if (r > 0)
+				s->completed++;
+			else if (r < 0)
+				err = r;
+		}
+		if (!err)
+			err = bks_exec(s, BKS_COMMIT);
+		if (err)
+			bks_exec(s, BKS_ROLLBACK);
+		pthread_mutex_unlock(&s->lock);
+	}
+	for (size_t i = 0; i < n; i++)
+		free(list[i].v);
+	free(list);
+	if (err)
+		return err;
+	/* The rows before the journal goes: a power failure in between
+	 * must not lose what was just completed. */
+	if (s->completed && syncfs(s->dirfd) < 0)
+		return -errno;
+	for (int i = 0; i < 2; i++)
+		if (ftruncate(s->j[i].fd, 0) < 0)
+			return -errno;
+	return 0;
+}
+
+/* ---- The committer ----------------------------------------------------------------- */
+
+/* Commits a batch: files into objects/, rows in one transaction. */
+static void commit_batch(struct bk_store *s, struct bks_item *list)
+{
+	struct bks_item *it;
+	bool txn, redo = false;
+
+	/* The files are in objects/ already (bk_store_begin placed them). */
+	pthread_mutex_lock(&s->lock);
+	txn = bks_exec(s, BKS_BEGIN) == 0;
+	for (it = list; it && !redo; it = it->next) {
+		it->err = bks_insert(s, &it->v);
+		/* A failed statement may have ended the transaction. */
+		if (it->err && txn && sqlite3_get_autocommit(s->db))
+			redo = true;
+	}
+	if (txn && !redo && bks_exec(s, BKS_COMMIT)) {
+		bks_exec(s, BKS_ROLLBACK);
+		redo = true;
+	}
+	/* The transaction is gone: one row at a time, each standing or
+	 * failing alone. */
+	for (it = list; redo && it; it = it->next)
+		it->err = bks_insert(s, &it->v);
+	for (it = list; it; it = it->next)
+		if (!it->err)
+			s->total += it->v.size;
+	pthread_mutex_unlock(&s->lock);
+	for (it = list; it; it = it->next) {
+		if (it->err) {
+			unlinkat(s->objfd, it->v.object, 0);
+			it->v.id = 0;
+			it->v.version = 0;
+		}
+		bks_call_hook(s, &it->v, it->err);
+	}
+}
+
+/* Locked.  Whether FLUSH wants its periodic sync now: rows committed
+ * since the last one, and a second gone (or the store closing). */
+static bool sync_due(struct bk_store *s)
+{
+	return s->durability == BK_DURABLE_FLUSH &&
+	       s->q_rows_synced < s->q_committed &&
+	       (s->q_stop || mono_ns() - s->q_last_sync_ns >= BKS_SYNC_EVERY_NS);
+}
+
+/* Locked.  Waits on q_cond until the CLOCK_MONOTONIC time due_ns. */
+static void timed_wait(struct bk_store *s, int64_t due_ns)
+{
+	int64_t now = mono_ns();
+	struct timespec ts;
+
+	/* q_cond waits on CLOCK_REALTIME: the interval left from now. */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if (due_ns > now) {
+		int64_t t = (int64_t)ts.tv_nsec + (due_ns - now);
+
+		ts.tv_sec += t / 1000000000;
+		ts.tv_nsec = t % 1000000000;
+	}
+	pthread_cond_timedwait(&s->q_cond, &s->q_lock, &ts);
+}
+
+/*
+ * Locked.  Empties each journal file whose versions all have their rows,
+ * durable ones with FLUSH: done is q_committed, or with FLUSH q_rows_synced
+ * (the caller has just synced).  Appends go to one file until it holds
+ * BKS_JOURNAL_ROTATE bytes and the other is empty, then to the other, so a
+ * store that is never idle still empties its journal files in turn.
+ */
+static void journal_release(struct bk_store *s, uint64_t done)
+{
+	for (int i = 0; i < 2; i++)
+		if (s->j[i].len && s->j[i].last <= done &&
+		    ftruncate(s->j[i].fd, 0) == 0)
+			s->j[i].len = 0;
+}
+
+static void *committer_main(void *arg)
+{
+	struct bk_store *s = arg;
+	struct bks_item *batch, *next;
+	uint64_t n, bytes, target;
+
+	pthread_mutex_lock(&s->q_lock);
+	for (;;) {
+		if (sync_due(s)) {
+			target = s->q_committed;
+			pthread_mutex_unlock(&s->q_lock);
+			/* One sync for everything committed: contents, the
+			 * objects/ directories and the catalog's WAL. */
+			syncfs(s->dirfd);
+			pthread_mutex_lock(&s->q_lock);
+			s->q_rows_synced = target;
+			if (s->q_synced < target)
+				s->q_synced = target;
+			s->q_last_sync_ns = mono_ns();
+			journal_release(s, target);
+			continue;
+		}
+		if (s->q_head && !s->q_stop && !s->q_hurry &&
+		    s->q_n < BKS_BATCH_MAX &&
+		    mono_ns() < s->q_first_ns + BKS_WINDOW_NS) {
+			timed_wait(s, s->q_first_ns + BKS_WINDOW_NS);
+			continue;
+		}
+		if (s->q_head) {
+			batch = s->q_head;
+			s->q_n = 0;
+			s->q_head = NULL;
+			s->q_tail = &s->q_head;
+			pthread_mutex_unlock(&s->q_lock);
+			commit_batch(s, batch);
+			for (n = bytes = 0; batch; batch = next, n++) {
+				next = batch->next;
+				bytes += batch->v.size;
+				free(batch);
+			}
+			pthread_mutex_lock(&s->q_lock);
+			s->q_committed += n;
+			s->q_bytes -= bytes;
+			/* With FLUSH the journal stays until a sync has made
+			 * the rows durable. */
+			if (s->durability != BK_DURABLE_FLUSH)
+				journal_release(s, s->q_committed);
+			pthread_cond_broadcast(&s->q_done);
+			continue;
+		}
+		if (s->q_stop)
+			break;
+		if (s->durability == BK_DURABLE_FLUSH &&
+		    s->q_rows_synced < s->q_committed)
+			timed_wait(s, s->q_last_sync_ns + BKS_SYNC_EVERY_NS);
+		else
+			pthread_cond_wait(&s->q_cond, &s->q_lock);
+	}
+	pthread_mutex_unlock(&s->q_lock);
+	return NULL;
+}
+
+int bks_defer(struct bk_store *s, struct bk_pending *p, struct bk_version *v)
+{
+	struct bks_item *it;
+	unsigned char *rec = NULL;
+	struct bks_journal *jf;
+	size_t len;
+	ssize_t n;
+	int err = 0;
+
+	snprintf(v->object, sizeof(v->object), "%s", p->object);
+	v->id = 0;
+	v->version = 0;
+	it = malloc(sizeof(*it));
+	if (!it)
+		return -ENOMEM;
+	it->next = NULL;
+	it->err = 0;
+	it->v = *v;
+	pthread_mutex_lock(&s->q_lock);
+	rec = rec_encode(v, s->q_queued, &len);
+	if (!rec) {
+		err = -ENOMEM;
+		goto out;
+	}
+	if (!s->q_started && !s->q_stop) {
+		if (pthread_create(&s->q_thread, NULL, committer_main, s) == 0)
+			s->q_started = true;
+	}
+	if (!s->q_started) {
+		err = s->q_stop ? -ESHUTDOWN : -EAGAIN;
+		goto out;
+	}
+	jf = &s->j[s->j_active];
+	if (jf->len >= BKS_JOURNAL_ROTATE && !s->j[!s->j_active].len) {
+		s->j_active = !s->j_active;
+		jf = &s->j[s->j_active];
+	}
+	n = pwrite(jf->fd, rec, len, (off_t)jf->len);
+	if (n != (ssize_t)len) {
+		err = n < 0 ? -errno : -ENOSPC;
+		/* No torn record stays in front of the next one. */
+		if (ftruncate(jf->fd, (off_t)jf->len) < 0)
+			err = -EIO;
+		goto out;
+	}
+	jf->len += len;
+	jf->last = s->q_queued + 1;
+	if (!s->q_head)
+		s->q_first_ns = mono_ns();
+	/* The committer sleeps without a timeout only on an empty queue;
+	 * otherwise it is waiting for the batch to fill. */
+	if (!s->q_head || ++s->q_n >= BKS_BATCH_MAX)
+		pthread_cond_signal(&s->q_cond);
+	if (!s->q_head)
+		s->q_n = 1;
+	*s->q_tail = it;
+	s->q_tail = &it->next;
+	it = NULL;
+	s->q_queued++;
+	s->q_bytes += v->size;
+out:
+	pthread_mutex_unlock(&s->q_lock);
+	free(it);
+	free(rec);
+	if (err)
+		return err;
+	close(p->fd);
+	p->fd = -1;
+	p->tmp[0] = p->object[0] = '\0';
+	return 0;
+}
+
+void bks_settle(struct bk_store *s)
+{
+	uint64_t target;
+
+	pthread_mutex_lock(&s->q_lock);
+	target = s->q_queued;
+	if (s->q_started && s->q_committed < target) {
+		s->q_hurry++; /* no batch window while anyone waits */
+		pthread_cond_signal(&s->q_cond);
+		while (s->q_started && s->q_committed < target)
+			pthread_cond_wait(&s->q_done, &s->q_lock);
+		s->q_hurry--;
+	}
+	pthread_mutex_unlock(&s->q_lock);
+}
+
+/*
+ * FLUSH: what was captured before the call is made durable by the caller
+ * itself, whether or not the committer has got to it: one syncfs covers
+ * the content files (in tmp/ or already in objects/) and the journal, and
+ * a captured version whose content and record are on the disk is
+ * completed by the next open if its row is lost.  The committer keeps the
+ * journal until its own sync has made the rows durable.
+ */
+int bk_store_flush(struct bk_store *s)
+{
+	uint64_t target;
+	bool done;
+	int err = 0;
+
+	if (!s)
+		return -EINVAL;
+	if (s->durability != BK_DURABLE_FLUSH)
+		return 0;
+	pthread_mutex_lock(&s->q_lock);
+	target = s->q_queued;
+	done = s->q_synced >= target;
+	pthread_mutex_unlock(&s->q_lock);
+	if (done)
+		return 0;
+	if (syncfs(s->dirfd) < 0)
+		err = -errno;
+	pthread_mutex_lock(&s->q_lock);
+	if (!err && s->q_synced < target)
+		s->q_synced = target;
+	pthread_mutex_unlock(&s->q_lock);
+	return err;
+}
+
+void bks_queue_stop(struct bk_store *s)
+{
+	pthread_mutex_lock(&s->q_lock);
+	s->q_stop = true; /* the committer drains, syncs (FLUSH), then ends */
+	pthread_cond_signal(&s->q_cond);
+	pthread_mutex_unlock(&s->q_lock);
+	if (s->q_started)
+		pthread_join(s->q_thread, NULL);
+	s->q_started = false;
+}

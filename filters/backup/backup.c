@@ -693,8 +693,9 @@ static NTSTATUS bk_first_change(PFLT_CALLBACK_DATA Data,
 			st = bk_keep(v, FltObjects->Instance,
 				     FltObjects->FileObject, rel, reason, Data,
 				     false, &kept);
-		if (kept && (FltObjects->FileObject->Flags & FO_WRITE_THROUGH))
-			bk_store_flush(v->store);
+		if (kept && (FltObjects->FileObject->Flags & FO_WRITE_THROUGH) &&
+		    bk_store_flush(v->store) > 0)
+			atomic_fetch_add(&bk.stats.synced, 1);
 		free(rel);
 		bk_volume_put(v);
 		if (st != STATUS_DISK_FULL)
@@ -815,8 +816,8 @@ bk_pre_flush(PFLT_CALLBACK_DATA Data, PCFLT_RELATED_OBJECTS FltObjects,
 	if (bk.durability != BK_DURABLE_FLUSH)
 		return FLT_PREOP_SUCCESS_NO_CALLBACK;
 	v = bk_volume_of(FltObjects->Instance);
-	if (v)
-		bk_store_flush(v->store);
+	if (v && bk_store_flush(v->store) > 0)
+		atomic_fetch_add(&bk.stats.synced, 1);
 	bk_volume_put(v);
 	return FLT_PREOP_SUCCESS_NO_CALLBACK;
 }
@@ -1220,14 +1221,15 @@ static NTSTATUS FLTAPI bk_unload(FLT_FILTER_UNLOAD_FLAGS Flags)
 	bk_port_stop();
 	FltUnregisterFilter(bk.filter);
 	bk_policy_clear(&bk.policy);
-	DbgPrint("backup: unloaded; %llu versions kept (%llu bytes: %llu reflinked, %llu copied), %llu skipped by policy, %llu for a full store, %llu failed\n",
+	DbgPrint("backup: unloaded; %llu versions kept (%llu bytes: %llu reflinked, %llu copied), %llu skipped by policy, %llu for a full store, %llu failed; the store synced %llu times before a program's sync\n",
 		 (unsigned long long)bk.stats.kept,
 		 (unsigned long long)bk.stats.kept_bytes,
 		 (unsigned long long)bk.stats.cloned,
 		 (unsigned long long)bk.stats.copied,
 		 (unsigned long long)bk.stats.skipped_policy,
 		 (unsigned long long)bk.stats.skipped_full,
-		 (unsigned long long)bk.stats.failed);
+		 (unsigned long long)bk.stats.failed,
+		 (unsigned long long)bk.stats.synced);
 	return STATUS_SUCCESS;
 }
 

@@ -32,7 +32,7 @@ struct bk_volume {
 
 struct bk_stats {
 	_Atomic uint64_t kept, kept_bytes, cloned, copied, skipped_policy,
-		skipped_full, failed;
+		skipped_full, failed, synced;
 };
 
 struct bk_globals {

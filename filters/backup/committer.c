@@ -614,7 +614,7 @@ int bk_store_flush(struct bk_store *s)
 	if (!err && s->q_synced < target)
 		s->q_synced = target;
 	pthread_mutex_unlock(&s->q_lock);
-	return err;
+	return err ? err : 1;
 }
 
 void bks_queue_stop(struct bk_store *s)

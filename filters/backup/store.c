@@ -2,12 +2,14 @@
  * store.c - the backup filter's version store: opening and closing it,
  * and the life of a version's content (begin, commit, abort, open).
  *
- * Commit order, on which recovery relies (store.h): the content is linked
- * (an unnamed O_TMPFILE from the pool) or renamed (a named file in tmp/)
- * into objects/xx/ (created and objects/ fsync'ed if new), then the
- * content and objects/xx/ are fsync'ed, and only then is the row
- * inserted.  Object names are 128 random bits and the rename refuses to
- * replace, so a name is never given twice.
+ * Commit order with Durability=power, on which recovery relies (store.h):
+ * the content is linked (an unnamed O_TMPFILE from the pool) or renamed (a
+ * named file in tmp/) into objects/xx/, then the content and objects/xx/
+ * are fsync'ed, and only then is the row inserted.  With flush and process
+ * the content is written in its place in objects/xx/ and the version is
+ * handed to committer.c.  Object names are 128 random bits, files are made
+ * O_EXCL and the rename refuses to replace, so a name is never given
+ * twice.  objects/00 to objects/ff are made at open.
  *
  * One process owns a store at a time: bk_store_open takes an exclusive
  * flock on the store directory (-EBUSY if held), since its recovery would

@@ -140,6 +140,7 @@ void bk_store_set_durable(struct bk_store *s, bool durable);
  * Returns once every version committed before the call is durable
  * (FLUSH), or at once (POWER: already durable; PROCESS: never synced).
  * The filter calls it before a program's fsync of a file reaches the disk.
+ * 1 when it synced the store, 0 when nothing needed it, or -errno.
  */
 int bk_store_flush(struct bk_store *s);
 /*

@@ -56,6 +56,7 @@ bad_param() {
 bad_param WhenFull=bogus 'WhenFull \(evict, skip or deny\)'
 bad_param MaxVersions=many MaxVersions
 bad_param StoreMethod=rsync 'StoreMethod \(auto, clone or copy\)'
+bad_param Durability=sometimes 'Durability \(power, flush or process\)'
 bad_param StoreDirectory=relative/dir 'StoreDirectory \(an absolute path\)'
 
 # ---- qword values from the command line ---------------------------------------------------
@@ -239,3 +240,73 @@ check_eq "... that version is gone; the other stays" "0 1" \
 stop_daemon
 check_store "... and the store is consistent" "$T/store-dur/dvol"
 check "... the short object was removed" test ! -e "$T/store-dur/dvol/objects/$OBJ"
+
+# ---- Durability=power: the change waits for the whole commit ---------------------------
+PV=$(new_volume pvol)
+printf 'first\n' >"$PV/p.txt"
+printf 'keep me\n' >"$T/p.saved"
+cp "$T/p.saved" "$PV/q.txt"
+bk_start "$PV=pvol" "$T/store-pow" Durability=power
+printf 'second\n' >"$PV/p.txt"
+printf 'changed\n' >"$PV/q.txt"
+check_eq "Durability=power: each overwrite kept a version" "1 1" \
+	"$(nver "$PV/p.txt") $(nver "$PV/q.txt")"
+check_version "Durability=power: the version is the old content, byte-exact" \
+	"$PV/q.txt" 1 "$T/p.saved"
+check_eq "Durability=power: nothing went through the journal" "0 0" \
+	"$(stat -c %s "$T/store-pow/pvol/journal.0" "$T/store-pow/pvol/journal.1" | xargs)"
+# kill -9: the versions were committed before their changes went on.
+kill -KILL "$DAEMON_PID"
+wait_pid "$DAEMON_PID" 10
+DAEMON_PID=
+umount -l "$PV"
+check_eq "Durability=power: after kill -9 every version already has its row" 2 \
+	"$(sqlite3 "$T/store-pow/pvol/catalog.db" 'SELECT count(*) FROM versions')"
+bk_start "$PV=pvol" "$T/store-pow" Durability=power
+check_nomatch "Durability=power: the restart completes nothing" \
+	'store .*pvol: [0-9]+ versions captured before the last stop' "$(cat "$LOG")"
+check_version "Durability=power: after the restart the version is still byte-exact" \
+	"$PV/q.txt" 1 "$T/p.saved"
+stop_daemon
+check_store "Durability=power: the store is consistent" "$T/store-pow/pvol"
+
+# ---- Durability=flush: a program's fsync waits for the store's sync ----------------------
+# Three overwrites each followed by fsync, one first write through an
+# O_SYNC handle: each finds a version captured and not yet durable, and the
+# store is synced before the program's sync goes on (the filter counts
+# these syncs and logs them when it unloads).  Three fsyncs with no change
+# before them find nothing to sync.  With Durability=process, none.
+sync_script() {
+	py '
+import os
+p = A[0]
+for i in range(3):
+    fd = os.open(p, os.O_WRONLY | os.O_TRUNC)
+    os.write(fd, b"round %d\n" % i)
+    os.fsync(fd)
+    os.close(fd)
+fd = os.open(p, os.O_WRONLY | os.O_SYNC)
+os.write(fd, b"synchronous\n")
+os.close(fd)
+for i in range(3):
+    fd = os.open(p, os.O_RDWR)
+    os.fsync(fd)
+    os.close(fd)' "$1"
+}
+for dur in flush process; do
+	FV=$(new_volume "fvol$dur")
+	printf 'start\n' >"$FV/s.txt"
+	bk_start "$FV=fvol$dur" "$T/store-sync" Durability=$dur
+	sync_script "$FV/s.txt"
+	check_eq "Durability=$dur: the overwrites and the O_SYNC write kept 4 versions" 4 "$(nver "$FV/s.txt")"
+	stop_daemon
+	n=$(grep -o 'the store synced [0-9]* times before' "$LOG" | tail -n 1 | grep -o '[0-9]*')
+	if [[ $dur == flush ]]; then
+		# 4 unless the store's own once-a-second sync came first.
+		check "Durability=flush: the store synced before the programs' syncs (${n:-none} of 4)" \
+			test "${n:-0}" -ge 2 -a "${n:-0}" -le 4
+	else
+		check_eq "Durability=process: the store never synced for a program" 0 "$n"
+	fi
+	check_store "Durability=$dur: the store is consistent" "$T/store-sync/fvol$dur"
+done

@@ -5,19 +5,23 @@
 #
 # Usage: sudo bench/backup.sh [--quick] [--out FILE] [--build DIR]
 #
-#   --quick     1 run per cell, 500 sqlite3 transactions, untar of
-#               /usr/include/linux (~1-2 min); default: 3 runs per cell,
+#   --quick     2 runs per cell, 500 sqlite3 transactions, untar of
+#               /usr/include/linux (~1-2 min); default: 5 runs per cell,
 #               2,000 transactions, /usr/include
 #   --out FILE  also write the Markdown report to FILE
 #   --build DIR meson build directory (default: <repo>/build, or $BUILD)
+#   --report RES  only write RES/report.md again from RES's measurements
 #   --durability power|flush|process
 #               the filter's Durability parameter (default flush, the
 #               filter's default: a change waits for its version's capture;
 #               the store syncs within a second and before a program's
 #               fsync; docs/backup.md)
 #
-# Configurations, each mounted fresh in its own private mount namespace
-# (unshare --mount --propagation private) and stopped with SIGTERM:
+# Configurations, two per file system, mounted fresh side by side in one
+# private mount namespace per file system (unshare --mount --propagation
+# private) and stopped with SIGTERM; each workload's runs alternate between
+# the two (unfiltered first in odd runs, filtered first in even runs), so
+# that a drift of the machine's load weighs on both alike:
 #   ext4-none   fltmgrd -v DIR, no filter; DIR on ext4 under /var/tmp
 #   ext4-copy   + backup.so@285000, store on the same ext4 (no reflink:
 #               versions are copies); MaxVersions=dword:0 (no limit), so
@@ -43,7 +47,8 @@
 # configuration the report compares the filter's extra time with the time
 # to copy that many bytes natively: `cp -r` of a directory of as many
 # files of the same mean size on the same ext4, then `sync` (timed
-# together; a cold and a durable copy, as the store's are).
+# together: a durable copy), under the conditions of a version's copy: the
+# source written and synced a second before, each run's copy kept.
 #
 # Results go to bench/results/backup-<timestamp>/ (gitignored): report.md,
 # times.tsv (every run), machine.txt, logs/.  Needs root, python3, sqlite3,
@@ -53,17 +58,18 @@ set -euo pipefail
 SELF=$(readlink -f "$0")
 BENCH_DIR=$(dirname "$SELF")
 REPO=$(dirname "$BENCH_DIR")
-CONFIGS=(ext4-none ext4-copy xfs-none xfs-clone)
 
 log() { printf '[%(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
 # ---------------------------------------------------------------------------
-# Inner part: one configuration, inside its private mount namespace.
+# Inner part: one file system, inside its private mount namespace: the
+# unfiltered and the filtered volume side by side on it, measured in turn.
 # ---------------------------------------------------------------------------
 
-DAEMON_PID=
+declare -A DAEMON_PID=()
 DIR=
+CFG=
 
 is_fuse_mount() {
 	[[ $(findmnt -n -o FSTYPE --mountpoint "$1" 2>/dev/null | tail -n 1) == fuse* ]]
@@ -74,21 +80,21 @@ note_failure() {
 	log "$CFG: $*"
 }
 
-stop_daemon() {
-	local i rc=0
-	[[ -n $DAEMON_PID ]] || return 0
-	kill -TERM "$DAEMON_PID" 2>/dev/null || true
+stop_daemon() { # stop_daemon CFG
+	local i rc=0 pid=${DAEMON_PID[$1]:-} CFG=$1
+	[[ -n $pid ]] || return 0
+	kill -TERM "$pid" 2>/dev/null || true
 	for ((i = 0; i < 600; i++)); do
-		kill -0 "$DAEMON_PID" 2>/dev/null || break
+		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
 	done
-	kill -0 "$DAEMON_PID" 2>/dev/null && {
+	kill -0 "$pid" 2>/dev/null && {
 		note_failure "daemon still running 60 s after SIGTERM; killed"
-		kill -KILL "$DAEMON_PID" 2>/dev/null || true
+		kill -KILL "$pid" 2>/dev/null || true
 	}
-	wait "$DAEMON_PID" 2>/dev/null || rc=$?
+	wait "$pid" 2>/dev/null || rc=$?
 	[[ $rc -eq 0 ]] || note_failure "daemon exit status $rc"
-	DAEMON_PID=
+	DAEMON_PID[$1]=
 }
 
 usage_of() { # prints "versions bytes" of the volume's store, "0 0" without a filter
@@ -96,7 +102,8 @@ usage_of() { # prints "versions bytes" of the volume's store, "0 0" without a fi
 		echo "0 0"
 		return
 	fi
-	"$ALTBACKUP" --json usage "$DIR" 2>/dev/null | python3 -c '
+	ALTITUDE_RUNTIME_DIR=$WORK/run-$CFG "$ALTBACKUP" --json usage "$DIR" 2>/dev/null |
+		python3 -c '
 import json, sys
 J = json.load(sys.stdin)
 print(J[0]["versions"], J[0]["bytes"]) if J else print("0 0")'
@@ -118,90 +125,188 @@ timed() {
 	log "$CFG: $name run $run: $(python3 -c "print(f'{$t1 - $t0:.3f}')") s, $((v1 - v0)) versions, $((b1 - b0)) bytes"
 }
 
-run_inner() {
-	trap 'stop_daemon; umount "$WORK/xfs" 2>/dev/null || true' EXIT
-	local base f=() store
-	case $CFG in
-	ext4-*) base=$WORK/ext4 ;;
-	xfs-*)
-		base=$WORK/xfs
-		mkdir -p "$base"
-		mount -o loop "$WORK/xfs.img" "$base" || { note_failure "cannot mount the XFS image"; exit 1; }
-		;;
-	esac
-	DIR=$base/$CFG.vol
-	store=$base/$CFG.store
-	rm -rf "$DIR" "$store"
-	mkdir -p "$DIR"
-	case $CFG in
+start_volume() { # start_volume CFG BASE
+	local cfg=$1 base=$2 dir store f=() i CFG=$1
+	dir=$base/$cfg.vol
+	store=$base/$cfg.store
+	rm -rf "$dir" "$store"
+	mkdir -p "$dir"
+	case $cfg in
 	ext4-copy) f=(-f "$BACKUP@285000=backup" -p "backup.StoreDirectory=$store"
 		-p backup.MaxVersions=dword:0 -p "backup.Durability=$DURABILITY") ;;
 	xfs-clone) f=(-f "$BACKUP@285000=backup" -p "backup.StoreDirectory=$store"
 		-p backup.MaxVersions=dword:0 -p backup.StoreMethod=clone
 		-p "backup.Durability=$DURABILITY") ;;
 	esac
-	env --default-signal=INT,QUIT "$FLTMGRD" -v "$DIR=bench" "${f[@]}" \
-		--runtime-dir "$WORK/run-$CFG" --services-dir "$WORK/services" \
-		--pidfile "$WORK/$CFG.pid" --log "$LOGS/$CFG.log" \
-		</dev/null >>"$LOGS/$CFG.out" 2>&1 &
-	DAEMON_PID=$!
-	export ALTITUDE_RUNTIME_DIR=$WORK/run-$CFG
-	local i
+	env --default-signal=INT,QUIT "$FLTMGRD" -v "$dir=$cfg" "${f[@]}" \
+		--runtime-dir "$WORK/run-$cfg" --services-dir "$WORK/services" \
+		--pidfile "$WORK/$cfg.pid" --log "$LOGS/$cfg.log" \
+		</dev/null >>"$LOGS/$cfg.out" 2>&1 &
+	DAEMON_PID[$cfg]=$!
 	for ((i = 0; i < 200; i++)); do
-		[[ -s $WORK/$CFG.pid ]] && is_fuse_mount "$DIR" && break
+		[[ -s $WORK/$cfg.pid ]] && is_fuse_mount "$dir" && break
 		sleep 0.1
 	done
-	is_fuse_mount "$DIR" || { note_failure "did not mount"; exit 1; }
-	if [[ $CFG != *-none ]] && ! grep -q 'backup: keeping versions of' "$LOGS/$CFG.log"; then
+	is_fuse_mount "$dir" || { note_failure "did not mount"; return 1; }
+	if [[ $cfg != *-none ]] && ! grep -q 'backup: keeping versions of' "$LOGS/$cfg.log"; then
 		note_failure "the backup filter did not attach"
-		exit 1
+		return 1
 	fi
-	cd /
-	local d=$DIR r
-	# rewrite: 1,000 files of 100 KiB exist; each run rewrites each once.
-	python3 - "$d/rw" <<'PY'
+}
+
+# prepare WORKLOAD DIR: the state a timed run starts from.
+prepare() {
+	local d=$2
+	case $1 in
+	rewrite)
+		[[ -d $d/rw ]] || python3 - "$d/rw" <<'PY'
 import os, sys
 os.makedirs(sys.argv[1])
 for i in range(1000):
     with open("%s/f%04d" % (sys.argv[1], i), "wb") as f:
         f.write(os.urandom(102400))
 PY
+		;;
+	sqlite)
+		rm -f "$d/db" "$d/db-journal"
+		sqlite3 "$d/db" 'CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)'
+		;;
+	untar)
+		rm -rf "$d/tree"
+		mkdir "$d/tree"
+		tar xf "$TARBALL" -C "$d/tree"
+		;;
+	esac
 	sync
-	for ((r = 1; r <= RUNS; r++)); do
-		sync
-		sleep 1
-		timed rewrite "$r" "python3 -c '
+	sleep 1
+}
+
+command_of() { # command_of WORKLOAD DIR
+	local d=$2
+	case $1 in
+	rewrite) echo "python3 -c '
 import os, sys
 d = sys.argv[1]
 data = os.urandom(102400)
 for i in range(1000):
     with open(\"%s/f%04d\" % (d, i), \"wb\") as f:
         f.write(data)
-' $d/rw"
+' $d/rw" ;;
+	sqlite) echo "sqlite3 $d/db <$WORK/inserts.sql" ;;
+	untar) echo "tar xf $TARBALL -C $d/tree" ;;
+	esac
+}
+
+run_inner() {
+	local fs=$1 base cfgs w r c
+	trap 'for c in "${!DAEMON_PID[@]}"; do stop_daemon "$c"; done; umount "$WORK/xfs" 2>/dev/null || true' EXIT
+	case $fs in
+	ext4) base=$WORK/ext4 cfgs=(ext4-none ext4-copy) ;;
+	xfs)
+		base=$WORK/xfs cfgs=(xfs-none xfs-clone)
+		mkdir -p "$base"
+		mount -o loop "$WORK/xfs.img" "$base" || { CFG=$fs note_failure "cannot mount the XFS image"; exit 1; }
+		;;
+	esac
+	for c in "${cfgs[@]}"; do
+		start_volume "$c" "$base" || exit 1
 	done
-	# sqlite: N transactions of one insert.
-	for ((r = 1; r <= RUNS; r++)); do
-		rm -f "$d/db" "$d/db-journal"
-		sqlite3 "$d/db" 'CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)'
-		sync
-		sleep 1
-		timed sqlite "$r" "sqlite3 $d/db <$WORK/inserts.sql"
+	cd /
+	for w in rewrite sqlite untar; do
+		for ((r = 1; r <= RUNS; r++)); do
+			# Alternate which goes first, so that a drift of the
+			# machine's load weighs on both alike.
+			local order=("${cfgs[@]}")
+			((r % 2)) || order=("${cfgs[1]}" "${cfgs[0]}")
+			for CFG in "${order[@]}"; do
+				DIR=$base/$CFG.vol
+				prepare "$w" "$DIR"
+				timed "$w" "$r" "$(command_of "$w" "$DIR")"
+			done
+		done
 	done
-	# untar over the tree of a first untar.
-	for ((r = 1; r <= RUNS; r++)); do
-		rm -rf "$d/tree"
-		mkdir "$d/tree"
-		tar xf "$TARBALL" -C "$d/tree"
-		sync
-		sleep 1
-		timed untar "$r" "tar xf $TARBALL -C $d/tree"
+	for c in "${cfgs[@]}"; do
+		stop_daemon "$c"
 	done
-	stop_daemon
+}
+
+# report RES: RES/report.md from RES/times.tsv and RES/machine.txt.
+report() {
+python3 - "$1" <<'PY' >"$1/report.md"
+import csv, os, statistics, sys
+res = sys.argv[1]
+m = dict(l.rstrip("\n").split("=", 1) for l in open(os.path.join(res, "machine.txt")) if "=" in l)
+rows = list(csv.DictReader(open(os.path.join(res, "times.tsv")), delimiter="\t"))
+def med(cfg, w, key="seconds"):
+    v = [float(x[key]) for x in rows if x["config"] == cfg and x["workload"] == w]
+    return statistics.median(v) if v else None
+def runs(cfg, w):
+    return {x["run"]: float(x["seconds"]) for x in rows if x["config"] == cfg and x["workload"] == w}
+def paired(none, filt, w, op):
+    # Run r of both ran back to back: the median over r of op(filt, none)
+    # is what a drift of the machine's load between runs leaves alone.
+    a, b = runs(none, w), runs(filt, w)
+    v = [op(b[r], a[r]) for r in a if r in b and a[r] > 0]
+    return statistics.median(v) if v else None
+W = [("rewrite", "rewrite 1,000 files of 100 KiB"),
+     ("sqlite", "sqlite3: %s one-insert transactions" % m["ntx"]),
+     ("untar", "untar over an existing tree (%s)" % m["tarball"])]
+f = lambda v: "–" if v is None else ("%.3f" % v)
+out = []
+P = out.append
+P("# Backup filter benchmark, %s (%s run, Durability=%s)\n" % (m["date"], m["mode"], m.get("durability", "?")))
+P("Machine: %s vCPU (%s), %s RAM, Linux %s, %s; Altitude %s; load average at start %s, at end %s. "
+  "Median of %s run(s) per cell, wall seconds; each run of a workload times the "
+  "unfiltered and the filtered volume back to back (in alternating order), and "
+  "*paired* is the median over runs of that pair's ratio or difference.\n" % (m["nproc"], m["cpu"], m["mem"], m["kernel"],
+  m["fs"], m["commit"], m["load_start"], m.get("load_end", "?"), m["runs"]))
+P("| workload | ext4 no filter | ext4 backup (copy) | ratio | paired | XFS no filter | XFS backup (reflink) | ratio | paired |")
+P("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+div = lambda x, y: x / y
+sub = lambda x, y: x - y
+for w, d in W:
+    a, b, c, e = med("ext4-none", w), med("ext4-copy", w), med("xfs-none", w), med("xfs-clone", w)
+    r1 = "–" if not a or b is None else "%.2f×" % (b / a)
+    r2 = "–" if not c or e is None else "%.2f×" % (e / c)
+    p1, p2 = paired("ext4-none", "ext4-copy", w, div), paired("xfs-none", "xfs-clone", w, div)
+    p1 = "–" if p1 is None else "%.2f×" % p1
+    p2 = "–" if p2 is None else "%.2f×" % p2
+    P("| %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (d, f(a), f(b), r1, p1, f(c), f(e), r2, p2))
+P("\n## Copy mode: extra time against copying the versioned bytes natively\n")
+P("| workload | versions kept | bytes versioned | extra time (copy − none) | paired | native cp -r + sync of those bytes | paired extra ≤ copy? |")
+P("|---|---:|---:|---:|---:|---:|---|")
+for w, d in W:
+    a, b, n = med("ext4-none", w), med("ext4-copy", w), med("native-cp", w)
+    v, by = med("ext4-copy", w, "versions"), med("ext4-copy", w, "bytes")
+    pe = paired("ext4-none", "ext4-copy", w, sub)
+    if a is None or b is None:
+        continue
+    ok = "–" if n is None or pe is None else ("yes" if pe <= n else "no")
+    P("| %s | %d | %d (%.1f MiB) | %.3f | %s | %s | %s |" % (d, v or 0, by or 0, (by or 0) / 1048576, b - a, f(pe), f(n), ok))
+P("\n## Reflink mode: target 1.2× the unfiltered time\n")
+P("| workload | versions kept | bytes versioned | ratio | paired | paired ≤ 1.2×? |")
+P("|---|---:|---:|---:|---:|---|")
+for w, d in W:
+    c, e = med("xfs-none", w), med("xfs-clone", w)
+    v, by = med("xfs-clone", w, "versions"), med("xfs-clone", w, "bytes")
+    pr = paired("xfs-none", "xfs-clone", w, div)
+    if not c or e is None or pr is None:
+        continue
+    P("| %s | %d | %d (%.1f MiB) | %.2f× | %.2f× | %s |" % (d, v or 0, by or 0, (by or 0) / 1048576, e / c, pr, "yes" if pr <= 1.2 else "no"))
+fl = [l.strip() for l in open(os.path.join(res, "failures.tsv")) if l.strip()]
+P("\n## Failures\n")
+P("\n".join("- " + l.replace("\t", ": ") for l in fl) if fl else "None.")
+print("\n".join(out))
+PY
 }
 
 if [[ ${1:-} == --inner ]]; then
-	CFG=$2
-	run_inner
+	run_inner "$2"
+	exit 0
+fi
+if [[ ${1:-} == --report ]]; then
+	report "${2:?--report needs a results directory}"
+	cat "$2/report.md"
 	exit 0
 fi
 
@@ -234,9 +339,9 @@ for f in "$BUILD/src/daemon/fltmgrd" "$BUILD/filters/backup/backup.so" \
 	[[ -e $f ]] || die "$f missing: build first (ninja -C $BUILD)"
 done
 if ((QUICK)); then
-	RUNS=1 NTX=500 TAR_FROM=/usr/include TAR_WHAT=linux
+	RUNS=2 NTX=500 TAR_FROM=/usr/include TAR_WHAT=linux
 else
-	RUNS=3 NTX=2000 TAR_FROM=/usr TAR_WHAT=include
+	RUNS=5 NTX=2000 TAR_FROM=/usr TAR_WHAT=include
 fi
 
 STAMP=$(date +%Y%m%d-%H%M%S)
@@ -293,10 +398,10 @@ log "results in $RES"
 export WORK RES LOGS FLTMGRD BACKUP ALTBACKUP TARBALL RUNS DURABILITY
 : >"$RES/failures.tsv"
 printf 'config\tworkload\trun\tseconds\tversions\tbytes\n' >"$RES/times.tsv"
-for cfg in "${CONFIGS[@]}"; do
-	log "== configuration $cfg"
-	unshare --mount --propagation private -- bash "$SELF" --inner "$cfg" ||
-		log "$cfg: inner run exited with status $?"
+for fs in ext4 xfs; do
+	log "== $fs: no filter and backup, run by run"
+	unshare --mount --propagation private -- bash "$SELF" --inner "$fs" ||
+		log "$fs: inner run exited with status $?"
 done
 
 # Native copy of the bytes the copy configuration versioned, per workload:
@@ -324,71 +429,24 @@ for i in range(n):
     with open("%s/%06d" % (d, i), "wb") as f:
         f.write(os.urandom(size + (1 if i < extra else 0)))
 PY
-	sync
-	echo 3 >/proc/sys/vm/drop_caches
+	# As a version's copy: the source was written a moment ago (in the
+	# page cache), and the copies accumulate (nothing freed in between
+	# whose memory the next copy would reuse).
 	for ((r = 1; r <= RUNS; r++)); do
-		rm -rf "$src.copy"
 		sync
+		sleep 1
 		t0=$EPOCHREALTIME
-		cp -r "$src" "$src.copy"
+		cp -r "$src" "$src.copy$r"
 		sync
 		t1=$EPOCHREALTIME
 		printf 'native-cp\t%s\t%s\t%s\t%s\t%s\n' "$w" "$r" \
 			"$(python3 -c "print(f'{$t1 - $t0:.4f}')")" "$v" "$b" >>"$RES/times.tsv"
 	done
-	rm -rf "$src" "$src.copy"
+	rm -rf "$src" "$src".copy*
 done <"$WORK/copyplan.tsv"
 echo "load_end=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$RES/machine.txt"
 
-python3 - "$RES" <<'PY' >"$RES/report.md"
-import csv, os, statistics, sys
-res = sys.argv[1]
-m = dict(l.rstrip("\n").split("=", 1) for l in open(os.path.join(res, "machine.txt")) if "=" in l)
-rows = list(csv.DictReader(open(os.path.join(res, "times.tsv")), delimiter="\t"))
-def med(cfg, w, key="seconds"):
-    v = [float(x[key]) for x in rows if x["config"] == cfg and x["workload"] == w]
-    return statistics.median(v) if v else None
-W = [("rewrite", "rewrite 1,000 files of 100 KiB"),
-     ("sqlite", "sqlite3: %s one-insert transactions" % m["ntx"]),
-     ("untar", "untar over an existing tree (%s)" % m["tarball"])]
-f = lambda v: "–" if v is None else ("%.3f" % v)
-out = []
-P = out.append
-P("# Backup filter benchmark, %s (%s run, Durability=%s)\n" % (m["date"], m["mode"], m.get("durability", "?")))
-P("Machine: %s vCPU (%s), %s RAM, Linux %s, %s; Altitude %s; load average at start %s, at end %s. "
-  "Median of %s run(s) per cell, wall seconds.\n" % (m["nproc"], m["cpu"], m["mem"], m["kernel"],
-  m["fs"], m["commit"], m["load_start"], m.get("load_end", "?"), m["runs"]))
-P("| workload | ext4 no filter | ext4 backup (copy) | ratio | XFS no filter | XFS backup (reflink) | ratio |")
-P("|---|---:|---:|---:|---:|---:|---:|")
-for w, d in W:
-    a, b, c, e = med("ext4-none", w), med("ext4-copy", w), med("xfs-none", w), med("xfs-clone", w)
-    r1 = "–" if not a or b is None else "%.2f×" % (b / a)
-    r2 = "–" if not c or e is None else "%.2f×" % (e / c)
-    P("| %s | %s | %s | %s | %s | %s | %s |" % (d, f(a), f(b), r1, f(c), f(e), r2))
-P("\n## Copy mode: extra time against copying the versioned bytes natively\n")
-P("| workload | versions kept | bytes versioned | extra time (copy − none) | native cp -r + sync of those bytes | extra ≤ copy? |")
-P("|---|---:|---:|---:|---:|---|")
-for w, d in W:
-    a, b, n = med("ext4-none", w), med("ext4-copy", w), med("native-cp", w)
-    v, by = med("ext4-copy", w, "versions"), med("ext4-copy", w, "bytes")
-    if a is None or b is None:
-        continue
-    ok = "–" if n is None else ("yes" if b - a <= n else "no")
-    P("| %s | %d | %d (%.1f MiB) | %.3f | %s | %s |" % (d, v or 0, by or 0, (by or 0) / 1048576, b - a, f(n), ok))
-P("\n## Reflink mode: target 1.2× the unfiltered time\n")
-P("| workload | versions kept | bytes versioned | ratio | ≤ 1.2×? |")
-P("|---|---:|---:|---:|---|")
-for w, d in W:
-    c, e = med("xfs-none", w), med("xfs-clone", w)
-    v, by = med("xfs-clone", w, "versions"), med("xfs-clone", w, "bytes")
-    if not c or e is None:
-        continue
-    P("| %s | %d | %d (%.1f MiB) | %.2f× | %s |" % (d, v or 0, by or 0, (by or 0) / 1048576, e / c, "yes" if e / c <= 1.2 else "no"))
-fl = [l.strip() for l in open(os.path.join(res, "failures.tsv")) if l.strip()]
-P("\n## Failures\n")
-P("\n".join("- " + l.replace("\t", ": ") for l in fl) if fl else "None.")
-print("\n".join(out))
-PY
+report "$RES"
 cat "$RES/report.md"
 [[ -z $OUT ]] || cp "$RES/report.md" "$OUT"
 log "report: $RES/report.md"

@@ -816,8 +816,15 @@ bk_pre_flush(PFLT_CALLBACK_DATA Data, PCFLT_RELATED_OBJECTS FltObjects,
 	if (bk.durability != BK_DURABLE_FLUSH)
 		return FLT_PREOP_SUCCESS_NO_CALLBACK;
 	v = bk_volume_of(FltObjects->Instance);
-	if (v && bk_store_flush(v->store) > 0)
-		atomic_fetch_add(&bk.stats.synced, 1);
+	if (v) {
+		int r = bk_store_flush(v->store);
+
+		if (r > 0)
+			atomic_fetch_add(&bk.stats.synced, 1);
+		else if (r < 0)
+			DbgPrint("backup: cannot sync the store of %s (%s): the newest versions may not survive a power failure\n",
+				 v->root, strerror(-r));
+	}
 	bk_volume_put(v);
 	return FLT_PREOP_SUCCESS_NO_CALLBACK;
 }

@@ -439,6 +439,9 @@ static void *committer_main(void *arg)
 	struct bk_store *s = arg;
 	struct bks_item *batch, *next;
 	uint64_t n, bytes, target;
+	bool ok;
+
+	pthread_setname_np(pthread_self(), "bk-commit"); /* top -H, perf */
 
 	pthread_mutex_lock(&s->q_lock);
 	for (;;) {
@@ -446,13 +449,21 @@ static void *committer_main(void *arg)
 			target = s->q_committed;
 			pthread_mutex_unlock(&s->q_lock);
 			/* One sync for everything committed: contents, the
-			 * objects/ directories and the catalog's WAL. */
-			syncfs(s->dirfd);
+			 * objects/ directories and the catalog's WAL.  If it
+			 * fails the journal stays, and the sync is tried again
+			 * a second later (at close: given up; the next open
+			 * completes what the journal records). */
+			ok = syncfs(s->dirfd) == 0;
 			pthread_mutex_lock(&s->q_lock);
+			s->q_last_sync_ns = mono_ns();
+			if (!ok) {
+				if (s->q_stop)
+					s->q_rows_synced = target;
+				continue;
+			}
 			s->q_rows_synced = target;
 			if (s->q_synced < target)
 				s->q_synced = target;
-			s->q_last_sync_ns = mono_ns();
 			journal_release(s, target);
 			continue;
 		}

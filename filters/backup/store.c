@@ -287,15 +287,19 @@ static int placed_create(struct bk_store *s, char object[BK_OBJECT_MAX], int *fd
 	sub[0] = object[0];
 	sub[1] = object[1];
 	sub[2] = '\0';
-	err = mkdir_at(s->objfd, sub, &created);
-	if (!err && created && s->durability == BK_DURABLE_FLUSH &&
-	    fsync(s->objfd) < 0)
-		err = -errno;
-	if (!err) {
+	for (int tries = 0; tries < 2; tries++) {
 		*fd = openat(s->objfd, object,
 			     O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-		if (*fd < 0)
+		err = *fd < 0 ? -errno : 0;
+		/* objects/xx is made at open; again if removed since. */
+		if (err != -ENOENT)
+			break;
+		err = mkdir_at(s->objfd, sub, &created);
+		if (!err && created && s->durability == BK_DURABLE_FLUSH &&
+		    fsync(s->objfd) < 0)
 			err = -errno;
+		if (err)
+			break;
 	}
 	if (err)
 		object[0] = '\0';
@@ -316,6 +320,8 @@ static void *pool_main(void *arg)
 {
 	struct bk_store *s = arg;
 	bool filling = true;
+
+	pthread_setname_np(pthread_self(), "bk-pool"); /* top -H, perf */
 
 	pthread_mutex_lock(&s->pool_lock);
 	for (;;) {

@@ -293,10 +293,20 @@ int bks_load_total(struct bk_store *s)
 	if (!st)
 		return err;
 	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
+	if (rc == SQLITE_ROW) {
 		s->total = (uint64_t)sqlite3_column_int64(st, 0);
+		atomic_store(&s->bytes, s->total); /* nothing captured yet */
+	}
 	sqlite3_reset(st);
 	return rc == SQLITE_ROW ? 0 : bks_sqlite_err(rc) ?: -EIO;
+}
+
+void bks_total_add(struct bk_store *s, int64_t delta)
+{
+	if (delta < 0 && (uint64_t)-delta > s->total)
+		delta = -(int64_t)s->total;
+	s->total += (uint64_t)delta;
+	atomic_fetch_add(&s->bytes, (uint64_t)delta);
 }
 
 static void column_text(sqlite3_stmt *st, int col, char *buf, size_t cap)
@@ -536,7 +546,7 @@ int bk_store_usage(struct bk_store *s, struct bk_usage *u)
 		u->oldest_ns = sqlite3_column_int64(st, 3);
 		u->newest_ns = sqlite3_column_int64(st, 4);
 		/* The running total follows the catalog, never the reverse. */
-		s->total = u->bytes;
+		bks_total_add(s, (int64_t)(u->bytes - s->total));
 	} else {
 		err = bks_sqlite_err(rc) ?: -EIO;
 	}
@@ -551,13 +561,5 @@ out:
 
 uint64_t bk_store_bytes(struct bk_store *s)
 {
-	uint64_t total;
-
-	pthread_mutex_lock(&s->lock);
-	total = s->total;
-	pthread_mutex_unlock(&s->lock);
-	pthread_mutex_lock(&s->q_lock);
-	total += s->q_bytes;
-	pthread_mutex_unlock(&s->q_lock);
-	return total;
+	return atomic_load(&s->bytes);
 }

@@ -379,9 +379,14 @@ static void commit_batch(struct bk_store *s, struct bks_item *list)
 	 * failing alone. */
 	for (it = list; redo && it; it = it->next)
 		it->err = bks_insert(s, &it->v);
-	for (it = list; it; it = it->next)
+	/* s->bytes counted each version when it was captured; a failed one
+	 * leaves it, a committed one joins s->total. */
+	for (it = list; it; it = it->next) {
 		if (!it->err)
 			s->total += it->v.size;
+		else
+			atomic_fetch_sub(&s->bytes, it->v.size);
+	}
 	pthread_mutex_unlock(&s->lock);
 	for (it = list; it; it = it->next) {
 		if (it->err) {
@@ -438,7 +443,7 @@ static void *committer_main(void *arg)
 {
 	struct bk_store *s = arg;
 	struct bks_item *batch, *next;
-	uint64_t n, bytes, target;
+	uint64_t n, target;
 	bool ok;
 
 	pthread_setname_np(pthread_self(), "bk-commit"); /* top -H, perf */
@@ -480,14 +485,12 @@ static void *committer_main(void *arg)
 			s->q_tail = &s->q_head;
 			pthread_mutex_unlock(&s->q_lock);
 			commit_batch(s, batch);
-			for (n = bytes = 0; batch; batch = next, n++) {
+			for (n = 0; batch; batch = next, n++) {
 				next = batch->next;
-				bytes += batch->v.size;
 				free(batch);
 			}
 			pthread_mutex_lock(&s->q_lock);
 			s->q_committed += n;
-			s->q_bytes -= bytes;
 			/* With FLUSH the journal stays until a sync has made
 			 * the rows durable. */
 			if (s->durability != BK_DURABLE_FLUSH)
@@ -566,7 +569,7 @@ int bks_defer(struct bk_store *s, struct bk_pending *p, struct bk_version *v)
 	s->q_tail = &it->next;
 	it = NULL;
 	s->q_queued++;
-	s->q_bytes += v->size;
+	atomic_fetch_add(&s->bytes, v->size);
 out:
 	pthread_mutex_unlock(&s->q_lock);
 	free(it);

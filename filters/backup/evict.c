@@ -100,7 +100,7 @@ static int settle(struct bk_store *s, struct victims *vs, int err)
 		vs->bytes = 0;
 		return err;
 	}
-	s->total = s->total > vs->bytes ? s->total - vs->bytes : 0;
+	bks_total_add(s, -(int64_t)vs->bytes);
 	return 0;
 }
 

@@ -287,12 +287,12 @@ static int placed_create(struct bk_store *s, char object[BK_OBJECT_MAX], int *fd
 	sub[0] = object[0];
 	sub[1] = object[1];
 	sub[2] = '\0';
-	for (int tries = 0; tries < 2; tries++) {
+	for (int tries = 0;; tries++) {
 		*fd = openat(s->objfd, object,
 			     O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 		err = *fd < 0 ? -errno : 0;
 		/* objects/xx is made at open; again if removed since. */
-		if (err != -ENOENT)
+		if (err != -ENOENT || tries == 1)
 			break;
 		err = mkdir_at(s->objfd, sub, &created);
 		if (!err && created && s->durability == BK_DURABLE_FLUSH &&
@@ -607,7 +607,7 @@ int bk_store_commit(struct bk_store *s, struct bk_pending *p,
 	pthread_mutex_lock(&s->lock);
 	err = bks_insert(s, v);
 	if (!err)
-		s->total += v->size;
+		bks_total_add(s, (int64_t)v->size);
 	pthread_mutex_unlock(&s->lock);
 	if (err) {
 		unlinkat(s->objfd, p->object, 0);

@@ -24,6 +24,7 @@
 #define ALTITUDE_BACKUP_STORE_INT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -79,6 +80,10 @@ struct bk_store {
 	sqlite3 *db;
 	sqlite3_stmt *stmt[BKS_NSTMT];
 	uint64_t total; /* sum of the sizes of every row */
+	/* total plus the sizes of the versions captured and not yet
+	 * committed: what bk_store_bytes reads, without a lock (the capture
+	 * path must not wait for the committer's transaction). */
+	_Atomic uint64_t bytes;
 	int dirfd; /* the store directory; holds the flock */
 	enum bk_durability durability;
 	int objfd; /* objects/ */
@@ -111,7 +116,7 @@ struct bk_store {
 	bool q_started, q_stop;
 	struct bks_item *q_head, **q_tail;
 	uint64_t q_queued, q_committed, q_synced, q_rows_synced;
-	uint64_t q_bytes; /* sizes of the versions queued, not committed */
+
 	unsigned q_n; /* versions in the queue */
 	unsigned q_hurry; /* threads waiting for the committer */
 	int64_t q_first_ns; /* when the queue last became non-empty */
@@ -135,6 +140,8 @@ sqlite3_stmt *bks_stmt(struct bk_store *s, enum bks_stmt id, int *err);
 int bks_run(sqlite3_stmt *st);
 int bks_exec(struct bk_store *s, enum bks_stmt id);
 int bks_load_total(struct bk_store *s);
+/* Locked.  Moves s->total and s->bytes by delta together. */
+void bks_total_add(struct bk_store *s, int64_t delta);
 int bks_insert(struct bk_store *s, struct bk_version *v);
 int bks_get(struct bk_store *s, int64_t id, struct bk_version *v);
 

@@ -19,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 #include <sqlite3.h>
@@ -1251,6 +1253,978 @@ static void test_newer_catalog(void **state)
 	assert_int_equal(count_files(f, "objects"), 1);
 }
 
+/* ------------------------------------------------------------------ */
+/*
+ * Durability FLUSH and PROCESS: bk_store_commit captures (content in its
+ * place in objects/, a record in journal.0 or journal.1) and the committer
+ * thread inserts the rows; bk_store_open completes what a crash left.
+ */
+
+#define CONTENT_MAX 400
+
+/* The content of the i-th version a test keeps: distinct for every i (i
+ * itself in its first bytes), of a length that varies with i; empty for
+ * i == 7. */
+static size_t content_of(int i, unsigned char buf[CONTENT_MAX])
+{
+	size_t len = i == 7 ? 0 : 16 + (size_t)(i * 37 % 300);
+
+	for (size_t j = 0; j < len; j++)
+		buf[j] = (unsigned char)(i * 131 + j * 7 + j / 251);
+	if (len)
+		memcpy(buf, &i, sizeof(i));
+	return len;
+}
+
+/* The k-th of a test's paths: "/f<k>", or with len > 0 one of exactly len
+ * bytes, "/<k>/xxx...". */
+static void path_of(char *buf, size_t cap, int k, size_t len)
+{
+	int n = snprintf(buf, cap, len ? "/%d/" : "/f%d", k);
+
+	if (len && (size_t)n < len && len < cap) {
+		memset(buf + n, 'x', len - (size_t)n);
+		buf[len] = '\0';
+	}
+}
+
+/*
+ * Keeps the i-th version (content_of(i), file_id 1000 + i) of path; *placed
+ * (may be NULL) gets p.placed after bk_store_begin.  No assertion: a forked
+ * child calls it too.  0 or -errno.
+ */
+static int put_version(struct bk_store *s, const char *path, int i,
+		       struct bk_version *v, bool *placed)
+{
+	unsigned char buf[CONTENT_MAX];
+	size_t len = content_of(i, buf);
+	struct bk_pending p;
+	int err;
+
+	fill(v, path, BK_REASON_WRITE, 0);
+	v->file_id = 1000 + (uint64_t)i;
+	err = bk_store_begin(s, &p);
+	if (err)
+		return err;
+	if (placed)
+		*placed = p.placed;
+	if (len && write(p.fd, buf, len) != (ssize_t)len) {
+		bk_store_abort(s, &p);
+		return -EIO;
+	}
+	return bk_store_commit(s, &p, v);
+}
+
+/* What a listing saw, without a limit. */
+struct row {
+	int64_t id, version;
+	uint64_t size, file_id;
+	char object[BK_OBJECT_MAX];
+};
+
+struct rows {
+	size_t n, cap;
+	struct row *r;
+};
+
+static int collect_row(const struct bk_version *v, void *arg)
+{
+	struct rows *l = arg;
+
+	if (l->n == l->cap) {
+		l->cap = l->cap ? 2 * l->cap : 64;
+		l->r = realloc(l->r, l->cap * sizeof(*l->r));
+		assert_non_null(l->r);
+	}
+	l->r[l->n].id = v->id;
+	l->r[l->n].version = v->version;
+	l->r[l->n].size = v->size;
+	l->r[l->n].file_id = v->file_id;
+	memcpy(l->r[l->n].object, v->object, sizeof(v->object));
+	l->n++;
+	return 0;
+}
+
+/* Version id has exactly the content of the i-th version. */
+static void check_content(struct bk_store *s, int64_t id, int i)
+{
+	unsigned char want[CONTENT_MAX], got[CONTENT_MAX + 1];
+	size_t len = content_of(i, want), n = 0;
+	ssize_t r;
+	int fd;
+
+	assert_int_equal(bk_store_open_version(s, id, &fd, NULL), 0);
+	while ((r = read(fd, got + n, sizeof(got) - n)) > 0)
+		n += (size_t)r;
+	close(fd);
+	assert_int_equal(n, len);
+	if (len)
+		assert_memory_equal(got, want, len);
+}
+
+/*
+ * The store holds versions 0..n-1 of put_version, path i % npaths each,
+ * except those in lost (may be NULL), and nothing else: per path numbered
+ * 1, 2, ... in the order they were kept, each with its size and content;
+ * usage and bk_store_bytes count exactly them.  ids (may be NULL) gets each
+ * kept version's id.
+ */
+static void check_versions(struct bk_store *s, int n, int npaths,
+			   size_t path_len, const bool *lost, int64_t *ids)
+{
+	char path[BK_PATH_MAX];
+	struct bk_usage u;
+	uint64_t bytes = 0;
+	int kept = 0, paths = 0;
+
+	for (int k = 0; k < npaths; k++) {
+		struct rows r = { 0 };
+		size_t j = 0;
+
+		path_of(path, sizeof(path), k, path_len);
+		assert_int_equal(bk_store_list(s, path, 0, 0, collect_row, &r),
+				 0);
+		for (int i = k; i < n; i += npaths) {
+			unsigned char buf[CONTENT_MAX];
+			size_t len = content_of(i, buf);
+
+			if (lost && lost[i])
+				continue;
+			assert_true(j < r.n);
+			assert_int_equal(r.r[j].file_id, 1000 + i);
+			assert_int_equal(r.r[j].version, j + 1);
+			assert_int_equal(r.r[j].size, len);
+			check_content(s, r.r[j].id, i);
+			if (ids)
+				ids[i] = r.r[j].id;
+			bytes += len;
+			kept++;
+			j++;
+		}
+		assert_int_equal(r.n, j);
+		paths += j > 0;
+		free(r.r);
+	}
+	assert_int_equal(bk_store_usage(s, &u), 0);
+	assert_int_equal(u.versions, kept);
+	assert_int_equal(u.bytes, bytes);
+	assert_int_equal(u.paths, paths);
+	assert_int_equal(bk_store_bytes(s), bytes);
+}
+
+/* An empty store in f->dir again (POWER, as bk_store_open makes it). */
+static void fresh(struct fx *f)
+{
+	unsigned recovered = 99;
+
+	bk_store_close(f->s);
+	f->s = NULL;
+	rm_rf(f->dir);
+	assert_int_equal(bk_store_open(f->dir, &f->s, &recovered), 0);
+	assert_int_equal(recovered, 0);
+}
+
+/* The catalog as another program sees it, read-only. */
+static sqlite3 *catalog_db(const struct fx *f)
+{
+	char path[PATH_MAX + 32];
+	sqlite3 *db = NULL;
+
+	PATHF(path, "%s/catalog.db", f->dir);
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY,
+					 NULL),
+			 SQLITE_OK);
+	return db;
+}
+
+static int64_t catalog_rows(const struct fx *f)
+{
+	sqlite3 *db = catalog_db(f);
+	sqlite3_stmt *st;
+	int64_t n;
+
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM versions",
+					    -1, &st, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return n;
+}
+
+static sqlite3_stmt *match_st;
+static size_t match_skip; /* strlen("<dir>/objects/") */
+static int match_n;
+
+/* nftw: the file is the object of a row that gives its size. */
+static int match_entry(const char *path, const struct stat *st, int flag,
+		       struct FTW *ftw)
+{
+	int ok;
+
+	(void)ftw;
+	if (flag != FTW_F)
+		return 0;
+	match_n++;
+	sqlite3_reset(match_st);
+	sqlite3_bind_text(match_st, 1, path + match_skip, -1, SQLITE_STATIC);
+	ok = sqlite3_step(match_st) == SQLITE_ROW &&
+	     sqlite3_column_int64(match_st, 0) == (int64_t)st->st_size;
+	if (!ok)
+		print_error("object without its row: %s\n", path);
+	return ok ? 0 : 1;
+}
+
+/* Every file in objects/ is the object of a row, with the size the row
+ * gives, and there are as many files as rows (the store closed, or opened
+ * and no version begun since: its pool makes files in objects/). */
+static void check_no_orphans(const struct fx *f)
+{
+	char path[PATH_MAX + 32];
+	sqlite3 *db = catalog_db(f);
+
+	PATHF(path, "%s/objects/", f->dir);
+	match_skip = strlen(path);
+	match_n = 0;
+	assert_int_equal(sqlite3_prepare_v2(db,
+					    "SELECT size FROM versions"
+					    " WHERE object = ?1",
+					    -1, &match_st, NULL),
+			 SQLITE_OK);
+	assert_int_equal(nftw(path, match_entry, 16, FTW_PHYS), 0);
+	sqlite3_finalize(match_st);
+	match_st = NULL;
+	sqlite3_close(db);
+	assert_int_equal(match_n, catalog_rows(f));
+}
+
+/* A journal record's header as committer.c writes it (struct bkj_rec),
+ * path_len bytes of path after it. */
+struct jrec {
+	uint32_t magic;
+	uint32_t len;
+	uint32_t crc;
+	uint32_t path_len;
+	uint64_t seq;
+	uint64_t file_id;
+	int64_t time_ns;
+	uint64_t size;
+	uint32_t reason, method, pid, uid, owner_uid, owner_gid, mode, pad;
+	int64_t atime_ns, mtime_ns;
+	char comm[BK_COMM_MAX];
+	char object[BK_OBJECT_MAX];
+};
+
+#define JREC_MAGIC 0x314a4b42u
+
+static void journal_path(const struct fx *f, int i, char *buf, size_t cap)
+{
+	assert_true((size_t)snprintf(buf, cap, "%s/journal.%d", f->dir, i) <
+		    cap);
+}
+
+static off_t journal_size(const struct fx *f, int i)
+{
+	char path[PATH_MAX + 32];
+	struct stat st;
+
+	journal_path(f, i, path, sizeof(path));
+	assert_int_equal(stat(path, &st), 0);
+	return st.st_size;
+}
+
+/*
+ * The records of journal.<i>, which must hold nothing but whole records:
+ * up to max headers into rec (with their offsets in off); the count.
+ */
+static int journal_read(const struct fx *f, int i, struct jrec *rec,
+			off_t *off, int max)
+{
+	char path[PATH_MAX + 32];
+	off_t size = journal_size(f, i), at = 0;
+	int fd, n = 0;
+
+	journal_path(f, i, path, sizeof(path));
+	fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	while (at < size) {
+		assert_true(n < max);
+		assert_int_equal(pread(fd, &rec[n], sizeof(rec[n]), at),
+				 sizeof(rec[n]));
+		assert_int_equal(rec[n].magic, JREC_MAGIC);
+		assert_int_equal(rec[n].len, sizeof(rec[n]) + rec[n].path_len);
+		off[n] = at;
+		at += rec[n].len;
+		n++;
+	}
+	assert_int_equal(at, size);
+	close(fd);
+	return n;
+}
+
+static void check_journals_empty(const struct fx *f)
+{
+	assert_int_equal(journal_size(f, 0), 0);
+	assert_int_equal(journal_size(f, 1), 0);
+}
+
+/* FLUSH and PROCESS, the two durabilities that defer the commit. */
+static const enum bk_durability deferred[] = { BK_DURABLE_PROCESS,
+					       BK_DURABLE_FLUSH };
+#define N_DEFERRED (sizeof(deferred) / sizeof(deferred[0]))
+
+/*
+ * FLUSH and PROCESS: bk_store_commit only captures the version (its file
+ * made in place in objects/, v.id and v.version 0, v.object and v.size
+ * set), and every reader sees it at once: listed, numbered in commit order,
+ * its content, usage and bk_store_bytes.  Closing commits and empties the
+ * journal: reopened, there is nothing to complete or recover.
+ */
+static void test_deferred_visible(void **state)
+{
+	struct fx *f = *state;
+	char path[BK_PATH_MAX], objects[20][BK_OBJECT_MAX];
+	struct bk_version v, got;
+	int64_t ids[20];
+	unsigned recovered = 99;
+	bool placed;
+
+	for (size_t m = 0; m < N_DEFERRED; m++) {
+		fresh(f);
+		bk_store_set_durability(f->s, deferred[m]);
+		for (int i = 0; i < 20; i++) {
+			unsigned char buf[CONTENT_MAX];
+
+			path_of(path, sizeof(path), i % 3, 0);
+			placed = false;
+			assert_int_equal(
+				put_version(f->s, path, i, &v, &placed), 0);
+			assert_true(placed);
+			assert_int_equal(v.id, 0);
+			assert_int_equal(v.version, 0);
+			assert_int_equal(v.size, content_of(i, buf));
+			assert_int_equal(strlen(v.object), 33);
+			assert_int_equal(v.object[2], '/');
+			assert_true(object_exists(f, v.object));
+			memcpy(objects[i], v.object, sizeof(v.object));
+		}
+		check_versions(f->s, 20, 3, 0, NULL, ids);
+		/* Each row names the file the capture made. */
+		for (int i = 0; i < 20; i++) {
+			assert_int_equal(bk_store_get(f->s, ids[i], &got), 0);
+			assert_string_equal(got.object, objects[i]);
+			assert_int_equal(got.file_id, 1000 + i);
+		}
+		/* PROCESS never syncs; FLUSH may have synced already (its
+		 * committer syncs what it committed), and has nothing more to
+		 * sync the second time. */
+		if (deferred[m] == BK_DURABLE_PROCESS) {
+			assert_int_equal(bk_store_flush(f->s), 0);
+		} else {
+			int r = bk_store_flush(f->s);
+
+			assert_true(r == 0 || r == 1);
+			assert_int_equal(bk_store_flush(f->s), 0);
+		}
+		bk_store_close(f->s);
+		f->s = NULL;
+		check_journals_empty(f);
+		check_no_orphans(f);
+		assert_int_equal(count_files(f, "objects"), 20);
+		assert_int_equal(count_files(f, "tmp"), 0);
+		assert_int_equal(bk_store_open(f->dir, &f->s, &recovered), 0);
+		assert_int_equal(recovered, 0);
+		assert_int_equal(bk_store_completed(f->s), 0);
+		check_versions(f->s, 20, 3, 0, NULL, NULL);
+	}
+}
+
+#define HOOK_N 30
+
+/* What the commit hook saw, in the order of its calls.  Static: the
+ * committer may still call the hook after a failed test has left its
+ * frame. */
+static struct hook_log {
+	pthread_mutex_t lock;
+	pthread_t caller; /* the thread that commits */
+	int calls, errs, on_caller, bad_id;
+	int64_t id[HOOK_N], version[HOOK_N];
+	uint64_t file_id[HOOK_N];
+	const struct bk_policy *trim; /* not NULL: the hook trims the path */
+} hook_log = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+/* No cmocka assertion here: it may run on the committer's thread. */
+static void log_hook(struct bk_store *s, const struct bk_version *v, int err,
+		     void *arg)
+{
+	struct hook_log *h = arg;
+	const struct bk_policy *trim;
+
+	pthread_mutex_lock(&h->lock);
+	if (h->calls < HOOK_N) {
+		h->id[h->calls] = v->id;
+		h->version[h->calls] = v->version;
+		h->file_id[h->calls] = v->file_id;
+	}
+	h->calls++;
+	h->errs += err != 0;
+	h->bad_id += v->id <= 0;
+	h->on_caller += pthread_equal(pthread_self(), h->caller) != 0;
+	trim = h->trim;
+	pthread_mutex_unlock(&h->lock);
+	if (trim && !err)
+		bk_store_trim(s, trim, v->path, 0, 0, NULL, NULL);
+}
+
+/* Starts a log for f's store, with durability d; trim as in hook_log. */
+static void hook_start(struct fx *f, enum bk_durability d,
+		       const struct bk_policy *trim)
+{
+	fresh(f);
+	pthread_mutex_lock(&hook_log.lock);
+	hook_log.caller = pthread_self();
+	hook_log.calls = hook_log.errs = 0;
+	hook_log.on_caller = hook_log.bad_id = 0;
+	hook_log.trim = trim;
+	pthread_mutex_unlock(&hook_log.lock);
+	bk_store_set_durability(f->s, d);
+	bk_store_set_commit_hook(f->s, log_hook, &hook_log);
+}
+
+/* A copy of the log, to check without its lock. */
+static void hook_seen(struct hook_log *out)
+{
+	pthread_mutex_lock(&hook_log.lock);
+	*out = hook_log;
+	pthread_mutex_unlock(&hook_log.lock);
+}
+
+/*
+ * The commit hook: once per version, after its row is in (err 0, v->id and
+ * v->version the row's), in commit order; with POWER in the caller's
+ * thread before bk_store_commit returns, with FLUSH and PROCESS in another
+ * thread, and done when a reader returns.  It may trim: with max_versions
+ * 2 every path keeps its newest two, nothing else stays.
+ */
+static void test_commit_hook(void **state)
+{
+	static const enum bk_durability modes[] = {
+		BK_DURABLE_POWER, BK_DURABLE_PROCESS, BK_DURABLE_FLUSH
+	};
+	struct bk_policy two = { .max_versions = 2 };
+	struct fx *f = *state;
+	char path[BK_PATH_MAX];
+	struct bk_version v, got;
+	struct hook_log h;
+	struct bk_usage u;
+
+	for (size_t m = 0; m < sizeof(modes) / sizeof(modes[0]); m++) {
+		bool power = modes[m] == BK_DURABLE_POWER;
+
+		hook_start(f, modes[m], NULL);
+		for (int i = 0; i < HOOK_N; i++) {
+			path_of(path, sizeof(path), i % 3, 0);
+			assert_int_equal(put_version(f->s, path, i, &v, NULL),
+					 0);
+			if (!power) {
+				assert_int_equal(v.id, 0);
+				continue;
+			}
+			/* Called before the commit returned, with the id
+			 * and version it returned. */
+			hook_seen(&h);
+			assert_int_equal(h.calls, i + 1);
+			assert_int_equal(h.id[i], v.id);
+			assert_int_equal(h.version[i], v.version);
+		}
+		/* A reader waits for the committer, hooks included. */
+		assert_int_equal(bk_store_usage(f->s, &u), 0);
+		assert_int_equal(u.versions, HOOK_N);
+		hook_seen(&h);
+		assert_int_equal(h.calls, HOOK_N);
+		assert_int_equal(h.errs, 0);
+		assert_int_equal(h.bad_id, 0);
+		assert_int_equal(h.on_caller, power ? HOOK_N : 0);
+		for (int i = 0; i < HOOK_N; i++) {
+			assert_int_equal(h.file_id[i], 1000 + i);
+			assert_int_equal(h.version[i], i / 3 + 1);
+			if (i)
+				assert_true(h.id[i] > h.id[i - 1]);
+			assert_int_equal(bk_store_get(f->s, h.id[i], &got), 0);
+			assert_int_equal(got.file_id, 1000 + i);
+			assert_int_equal(got.version, i / 3 + 1);
+		}
+		check_versions(f->s, HOOK_N, 3, 0, NULL, NULL);
+
+		/* A hook that trims: the newest two of each path stay. */
+		hook_start(f, modes[m], &two);
+		for (int i = 0; i < HOOK_N; i++) {
+			path_of(path, sizeof(path), i % 3, 0);
+			assert_int_equal(put_version(f->s, path, i, &v, NULL),
+					 0);
+		}
+		for (int k = 0; k < 3; k++) {
+			struct rows r = { 0 };
+
+			path_of(path, sizeof(path), k, 0);
+			assert_int_equal(bk_store_list(f->s, path, 0, 0,
+						       collect_row, &r),
+					 0);
+			assert_int_equal(r.n, 2);
+			assert_int_equal(r.r[0].version, HOOK_N / 3 - 1);
+			assert_int_equal(r.r[1].version, HOOK_N / 3);
+			assert_int_equal(r.r[0].file_id, 1000 + HOOK_N - 6 + k);
+			assert_int_equal(r.r[1].file_id, 1000 + HOOK_N - 3 + k);
+			check_content(f->s, r.r[1].id, HOOK_N - 3 + k);
+			free(r.r);
+		}
+		hook_seen(&h);
+		assert_int_equal(h.calls, HOOK_N);
+		assert_int_equal(h.errs, 0);
+		assert_int_equal(bk_store_usage(f->s, &u), 0);
+		assert_int_equal(u.versions, 6);
+		bk_store_close(f->s);
+		f->s = NULL;
+		assert_int_equal(count_files(f, "objects"), 6);
+		check_no_orphans(f);
+	}
+}
+
+/* How a child keeps versions and dies. */
+struct crash {
+	enum bk_durability d;
+	int n; /* versions kept, path i % npaths */
+	int npaths;
+	size_t path_len; /* of each path; 0: short ones */
+	/* The child write-locks the catalog first: its committer inserts
+	 * nothing, the journal keeps every record. */
+	bool block;
+	/* After these many versions (0 ends) the child reads the store, so
+	 * that its committer has committed them when it dies. */
+	int settle[3];
+};
+
+/* The child: opens the store, keeps c->n versions, and dies at once (no
+ * close, no atexit).  Exit status 0, or the step that failed. */
+static void __attribute__((noreturn))
+crash_child(const char *dir, const struct crash *c)
+{
+	char *path = malloc(BK_PATH_MAX), db_path[PATH_MAX + 32];
+	struct bk_version *v = malloc(sizeof(*v));
+	struct bk_store *s = NULL;
+	struct bk_usage u;
+	sqlite3 *db = NULL;
+	int k = 0;
+
+	alarm(30);
+	if (!path || !v || bk_store_open(dir, &s, NULL) != 0)
+		_exit(2);
+	if (c->block) {
+		snprintf(db_path, sizeof(db_path), "%s/catalog.db", dir);
+		if (sqlite3_open(db_path, &db) != SQLITE_OK ||
+		    sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
+			    SQLITE_OK)
+			_exit(3);
+	}
+	bk_store_set_durability(s, c->d);
+	for (int i = 0; i < c->n; i++) {
+		path_of(path, BK_PATH_MAX, i % c->npaths, c->path_len);
+		if (put_version(s, path, i, v, NULL) != 0)
+			_exit(4);
+		if (v->id != 0 || v->version != 0)
+			_exit(5);
+		if (k < 3 && c->settle[k] == i + 1) {
+			k++;
+			if (bk_store_usage(s, &u) != 0 ||
+			    u.versions != (uint64_t)i + 1)
+				_exit(6);
+		}
+	}
+	_exit(0);
+}
+
+/* Closes f's store and runs crash_child in a child process. */
+static void crash(struct fx *f, const struct crash *c)
+{
+	pid_t pid, w;
+	int status = 0;
+
+	bk_store_close(f->s);
+	f->s = NULL;
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		crash_child(f->dir, c);
+	do
+		w = waitpid(pid, &status, 0);
+	while (w < 0 && errno == EINTR);
+	assert_int_equal(w, pid);
+	if (WIFSIGNALED(status))
+		fail_msg("child killed by signal %d", WTERMSIG(status));
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+/*
+ * Opens f's store after c's crash and checks what the open did: it
+ * completed exactly the recorded versions (not in lost) that had no row
+ * yet, so those and the rows committed before the crash are every kept
+ * version; removed every file without a row and counted each in
+ * *recovered; emptied the journal.  The kept versions are as committed,
+ * numbered in capture order.  Reopened, there is nothing more to do.
+ */
+static void open_after_crash(struct fx *f, const struct crash *c,
+			     const bool *lost)
+{
+	int64_t before = catalog_rows(f);
+	int files = count_files(f, "objects") + count_files(f, "tmp");
+	unsigned recovered = 99;
+	int kept = 0;
+
+	for (int i = 0; i < c->n; i++)
+		kept += !(lost && lost[i]);
+	if (c->block)
+		assert_int_equal(before, 0);
+	for (int k = 0; k < 3 && c->settle[k]; k++)
+		assert_true(before >= c->settle[k]);
+	assert_true(before <= kept);
+	assert_int_equal(bk_store_open(f->dir, &f->s, &recovered), 0);
+	assert_int_equal(bk_store_completed(f->s), kept - before);
+	assert_int_equal(recovered, files - kept);
+	check_journals_empty(f);
+	assert_int_equal(count_files(f, "tmp"), 0);
+	assert_int_equal(count_files(f, "objects"), kept);
+	check_no_orphans(f);
+	check_versions(f->s, c->n, c->npaths, c->path_len, lost, NULL);
+
+	reopen(f, &recovered);
+	assert_int_equal(recovered, 0);
+	assert_int_equal(bk_store_completed(f->s), 0);
+	check_versions(f->s, c->n, c->npaths, c->path_len, lost, NULL);
+}
+
+/*
+ * The records of both journal files, journal.0's first (up to max, headers
+ * into rec, offsets in their file into off); the count.  Each as the
+ * child's i-th version: seq i (capture order, across both files), its path
+ * and size, naming a file in objects/ of that size.
+ */
+static int crash_records(const struct fx *f, const struct crash *c,
+			 struct jrec *rec, off_t *off, int max)
+{
+	char path[BK_PATH_MAX], real[PATH_MAX + BK_OBJECT_MAX + 16];
+	unsigned char buf[CONTENT_MAX];
+	struct stat st;
+	int n;
+
+	n = journal_read(f, 0, rec, off, max);
+	n += journal_read(f, 1, rec + n, off + n, max - n);
+	for (int k = 0; k < n; k++) {
+		int i = (int)rec[k].seq;
+
+		assert_true(i >= 0 && i < c->n);
+		if (k)
+			assert_int_equal(i, rec[k - 1].seq + 1);
+		assert_int_equal(rec[k].file_id, 1000 + i);
+		assert_int_equal(rec[k].size, content_of(i, buf));
+		path_of(path, sizeof(path), i % c->npaths, c->path_len);
+		assert_int_equal(rec[k].path_len, strlen(path));
+		PATHF(real, "%s/objects/%s", f->dir, rec[k].object);
+		assert_int_equal(stat(real, &st), 0);
+		assert_int_equal(st.st_size, rec[k].size);
+	}
+	return n;
+}
+
+/*
+ * A process killed right after its commits (FLUSH, PROCESS): the next open
+ * completes every captured version the committer had not committed, in
+ * capture order.  Three ways: the committer free (it may have committed any
+ * prefix); held off (the journal holds all 50); made to commit the first
+ * 10, then 30 (with FLUSH the journal still records versions that have
+ * their rows then, the next sync being a second away: the replay must not
+ * insert them again).
+ */
+static void test_crash_completes(void **state)
+{
+	struct fx *f = *state;
+	struct jrec *rec = calloc(64, sizeof(*rec));
+	off_t off[64];
+	int n;
+
+	assert_non_null(rec);
+	for (int way = 0; way < 3; way++) {
+		for (size_t m = 0; m < N_DEFERRED; m++) {
+			struct crash c = { deferred[m], 50, 3, 0, way == 1,
+					   { 0 } };
+
+			if (way == 2) {
+				c.settle[0] = 10;
+				c.settle[1] = 30;
+			}
+			fresh(f);
+			crash(f, &c);
+			n = crash_records(f, &c, rec, off, 64);
+			if (c.block) {
+				assert_int_equal(n, 50);
+				assert_int_equal(rec[0].seq, 0);
+			}
+			if (way == 2 && c.d == BK_DURABLE_FLUSH) {
+				assert_true(catalog_rows(f) >= 30);
+				assert_true(n > 20);
+				assert_true(rec[0].seq < 30);
+				assert_int_equal(rec[n - 1].seq, 49);
+			}
+			open_after_crash(f, &c, NULL);
+		}
+	}
+	free(rec);
+}
+
+enum damage { TORN, GARBAGE, GARBLED };
+
+/* Damages journal.0, whose records are rec (at off): lost gets the
+ * versions that are no longer to be completed. */
+static void damage_journal(const struct fx *f, enum damage how,
+			   const struct jrec *rec, const off_t *off,
+			   bool lost[50])
+{
+	char jpath[PATH_MAX + 32];
+	unsigned char junk[300];
+	int fd;
+
+	journal_path(f, 0, jpath, sizeof(jpath));
+	switch (how) {
+	case TORN:
+		/* Cut in the middle of the last record's path. */
+		assert_int_equal(truncate(jpath, off[49] + rec[49].len - 2), 0);
+		lost[49] = true;
+		break;
+	case GARBAGE:
+		/* A header that does not add up, then bytes of no meaning. */
+		for (size_t i = 0; i < sizeof(junk); i++)
+			junk[i] = (unsigned char)(i * 151 + 3);
+		memcpy(junk, &rec[3], sizeof(rec[3]));
+		fd = open(jpath, O_WRONLY | O_APPEND);
+		assert_true(fd >= 0);
+		write_all(fd, junk, sizeof(junk));
+		close(fd);
+		break;
+	case GARBLED:
+		/* One byte of record 40's path ("/f1"): its CRC no longer
+		 * matches, and the replay ends there. */
+		fd = open(jpath, O_WRONLY);
+		assert_true(fd >= 0);
+		assert_int_equal(pwrite(fd, "g", 1,
+					off[40] + (off_t)sizeof(rec[40]) + 1),
+				 1);
+		close(fd);
+		for (int i = 40; i < 50; i++)
+			lost[i] = true;
+		break;
+	}
+}
+
+/*
+ * A damaged journal: a record torn at the end (its version is not
+ * completed and its file goes), garbage after the records (ignored), a
+ * garbled record in the middle (it and every record after it are not
+ * completed: the replay ends there, their files go).
+ */
+static void test_crash_torn_journal(void **state)
+{
+	struct fx *f = *state;
+	struct jrec *rec = calloc(64, sizeof(*rec));
+	off_t off[64];
+
+	assert_non_null(rec);
+	for (int how = TORN; how <= GARBLED; how++) {
+		for (size_t m = 0; m < N_DEFERRED; m++) {
+			struct crash c = { deferred[m], 50, 3, 0, true };
+			bool lost[50] = { false };
+
+			fresh(f);
+			crash(f, &c);
+			assert_int_equal(crash_records(f, &c, rec, off, 64),
+					 50);
+			damage_journal(f, (enum damage)how, rec, off, lost);
+			open_after_crash(f, &c, lost);
+			for (int i = 0; i < 50; i++)
+				assert_int_equal(
+					object_exists(f, rec[i].object),
+					!lost[i]);
+		}
+	}
+	free(rec);
+}
+
+/*
+ * A recorded version whose file does not have the recorded size (content
+ * lost at a power failure: shorter, or longer) is not completed, and its
+ * file goes; one whose file is gone (evicted meanwhile) is not completed
+ * either.  The versions after them on the same path take their numbers.
+ */
+static void test_crash_short_content(void **state)
+{
+	struct fx *f = *state;
+	struct jrec *rec = calloc(64, sizeof(*rec));
+	char path[PATH_MAX + BK_OBJECT_MAX + 16];
+	off_t off[64];
+
+	assert_non_null(rec);
+	for (size_t m = 0; m < N_DEFERRED; m++) {
+		struct crash c = { deferred[m], 50, 3, 0, true };
+		bool lost[50] = { false };
+		int fd;
+
+		fresh(f);
+		crash(f, &c);
+		assert_int_equal(crash_records(f, &c, rec, off, 64), 50);
+		assert_true(rec[10].size > 0);
+		PATHF(path, "%s/objects/%s", f->dir, rec[10].object);
+		assert_int_equal(truncate(path, (off_t)rec[10].size - 1), 0);
+		PATHF(path, "%s/objects/%s", f->dir, rec[20].object);
+		fd = open(path, O_WRONLY | O_APPEND);
+		assert_true(fd >= 0);
+		write_all(fd, "+", 1);
+		close(fd);
+		PATHF(path, "%s/objects/%s", f->dir, rec[30].object);
+		assert_int_equal(unlink(path), 0);
+		lost[10] = lost[20] = lost[30] = true;
+		open_after_crash(f, &c, lost);
+		assert_false(object_exists(f, rec[10].object));
+		assert_false(object_exists(f, rec[20].object));
+		assert_false(object_exists(f, rec[30].object));
+	}
+	free(rec);
+}
+
+/*
+ * More than a journal file holds (1 MiB): appends go on in journal.1, and
+ * the open completes the records of both, in capture order across them.
+ */
+static void test_crash_journal_rotation(void **state)
+{
+	struct fx *f = *state;
+	struct crash c = { BK_DURABLE_PROCESS, 1200, 4, 900, true };
+	struct jrec *rec = calloc(1300, sizeof(*rec));
+	off_t *off = calloc(1300, sizeof(*off));
+
+	assert_non_null(rec);
+	assert_non_null(off);
+	fresh(f);
+	crash(f, &c);
+	assert_true(journal_size(f, 0) >= 1 << 20);
+	assert_true(journal_size(f, 1) > 0);
+	assert_int_equal(crash_records(f, &c, rec, off, 1300), 1200);
+	assert_int_equal(rec[0].seq, 0);
+	open_after_crash(f, &c, NULL);
+	free(rec);
+	free(off);
+}
+
+/* A hook that blocks its first call until released (10 s at most, so that
+ * a failing test cannot hang the committer).  Static: the committer may
+ * still call it after a failed test has left its frame. */
+static struct hold {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool in, go;
+} hold = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, false };
+
+static void hold_hook(struct bk_store *s, const struct bk_version *v, int err,
+		      void *arg)
+{
+	struct hold *h = arg;
+	struct timespec due;
+
+	(void)s;
+	(void)v;
+	(void)err;
+	clock_gettime(CLOCK_REALTIME, &due);
+	due.tv_sec += 10;
+	pthread_mutex_lock(&h->lock);
+	h->in = true;
+	pthread_cond_broadcast(&h->cond);
+	while (!h->go &&
+	       pthread_cond_timedwait(&h->cond, &h->lock, &due) != ETIMEDOUT)
+		;
+	pthread_mutex_unlock(&h->lock);
+}
+
+/*
+ * bk_store_bytes counts what is captured and not committed: versions
+ * captured while the committer is busy (in the hook of the first version)
+ * are counted at once, and once committed, still once.  What is seen while
+ * the hook waits is checked after it is released.
+ */
+static void bytes_while_committer_busy(struct fx *f, int first)
+{
+	struct timespec due;
+	struct bk_version v;
+	struct bk_usage u;
+	unsigned char buf[CONTENT_MAX];
+	uint64_t want[5], seen[5] = { 0 }, sum;
+	int err[5] = { 0 }, timed_out = 0;
+
+	pthread_mutex_lock(&hold.lock);
+	hold.in = hold.go = false;
+	pthread_mutex_unlock(&hold.lock);
+	bk_store_set_durability(f->s, BK_DURABLE_PROCESS);
+	bk_store_set_commit_hook(f->s, hold_hook, &hold);
+	err[0] = put_version(f->s, "/f0", first, &v, NULL);
+	want[0] = sum = content_of(first, buf);
+	/* The committer inserts it and calls the hook, which waits. */
+	clock_gettime(CLOCK_REALTIME, &due);
+	due.tv_sec += 10;
+	pthread_mutex_lock(&hold.lock);
+	while (!err[0] && !hold.in && !timed_out)
+		timed_out = pthread_cond_timedwait(&hold.cond, &hold.lock,
+						   &due) == ETIMEDOUT;
+	pthread_mutex_unlock(&hold.lock);
+	if (!err[0] && !timed_out) {
+		seen[0] = bk_store_bytes(f->s);
+		for (int i = 1; i <= 4; i++) {
+			err[i] = put_version(f->s, "/f1", i, &v, NULL);
+			want[i] = sum += content_of(i, buf);
+			seen[i] = bk_store_bytes(f->s);
+		}
+	}
+	pthread_mutex_lock(&hold.lock);
+	hold.go = true;
+	pthread_cond_broadcast(&hold.cond);
+	pthread_mutex_unlock(&hold.lock);
+	assert_int_equal(timed_out, 0);
+	for (int i = 0; i <= 4; i++) {
+		assert_int_equal(err[i], 0);
+		assert_int_equal(seen[i], want[i]);
+	}
+	/* Committed: each counted once. */
+	assert_int_equal(bk_store_usage(f->s, &u), 0);
+	assert_int_equal(u.versions, 5);
+	assert_int_equal(u.bytes, sum);
+	assert_int_equal(bk_store_bytes(f->s), sum);
+}
+
+/* The first version empty: how often it is counted while its hook runs
+ * does not show (test_deferred_bytes_in_hook). */
+static void test_deferred_bytes(void **state)
+{
+	bytes_while_committer_busy(*state, 7);
+}
+
+/*
+ * The same with a first version that is not empty: while its hook runs it
+ * is counted once (the count of the captured and committed bytes is one
+ * counter, moved once per version).
+ */
+static void test_deferred_bytes_in_hook(void **state)
+{
+	bytes_while_committer_busy(*state, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1281,6 +2255,14 @@ int main(void)
 		T(test_corrupt_catalog),
 		T(test_damaged_catalog),
 		T(test_newer_catalog),
+		T(test_deferred_visible),
+		T(test_commit_hook),
+		T(test_crash_completes),
+		T(test_crash_torn_journal),
+		T(test_crash_short_content),
+		T(test_crash_journal_rotation),
+		T(test_deferred_bytes),
+		T(test_deferred_bytes_in_hook),
 #undef T
 	};
 

@@ -29,6 +29,11 @@
  *
  * A version that cannot be kept never fails the program's operation,
  * except under WhenFull=deny when the store is full.
+ *
+ * The program waits until its version is captured (store.h: Durability);
+ * with Durability=flush, IRP_MJ_FLUSH_BUFFERS (fsync, fdatasync, msync)
+ * and the first write through a write-through handle wait until the
+ * versions captured so far are durable.
  */
 #include <fltKernel.h>
 

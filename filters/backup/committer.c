@@ -39,7 +39,6 @@
 
 #include "store_int.h"
 
-#define BKJ_MAGIC 0x314a4b42u /* "BKJ1" */
 #define BKS_SYNC_EVERY_NS 1000000000LL /* FLUSH: committed -> durable */
 /* A batch waits this long for more versions, unless someone waits for it
  * or it is full: one transaction, one wake-up for many versions. */
@@ -47,22 +46,10 @@
 #define BKS_BATCH_MAX 1024
 #define BKS_JOURNAL_ROTATE (1u << 20)
 
-/* One journal record: this header, then path_len bytes of path (no NUL).
- * crc covers everything after the crc field, path included. */
-struct bkj_rec {
-	uint32_t magic;
-	uint32_t len; /* of the whole record */
-	uint32_t crc;
-	uint32_t path_len;
-	uint64_t seq; /* capture order, across both journal files */
-	uint64_t file_id;
-	int64_t time_ns;
-	uint64_t size;
-	uint32_t reason, method, pid, uid, owner_uid, owner_gid, mode, pad;
-	int64_t atime_ns, mtime_ns;
-	char comm[BK_COMM_MAX];
-	char object[BK_OBJECT_MAX];
-};
+/* The layout is the journal's on-disk format (also read by
+ * tests/e2e/helpers/backup_fsck.py): it does not change silently. */
+_Static_assert(sizeof(struct bkj_rec) == 176, "journal record layout");
+
 
 #define BKJ_CRC_FROM offsetof(struct bkj_rec, path_len)
 

@@ -365,12 +365,9 @@ static void *pool_main(void *arg)
 /* Closes pool entry i and removes its file. */
 static void pool_drop(struct bk_store *s, unsigned i)
 {
-	char name[BKS_OBJECT_HEX + 1];
-
 	close(s->pool[i].fd); /* unnamed: gone with it */
 	if (s->pool[i].kind == BKS_FILE_PLACED)
 		unlinkat(s->objfd, s->pool[i].object, 0);
-	(void)name;
 }
 
 /* Stops the pool thread and removes the files it made. */

@@ -67,6 +67,25 @@ enum bks_stmt {
  * PROCESS: the journal's record is what makes such a file a version). */
 enum { BKS_FILE_UNNAMED, BKS_FILE_TMP, BKS_FILE_PLACED };
 
+#define BKJ_MAGIC 0x314a4b42u /* "BKJ1" */
+
+/* One journal record: this header, then path_len bytes of path (no NUL).
+ * crc covers everything after the crc field, path included. */
+struct bkj_rec {
+	uint32_t magic;
+	uint32_t len; /* of the whole record */
+	uint32_t crc;
+	uint32_t path_len;
+	uint64_t seq; /* capture order, across both journal files */
+	uint64_t file_id;
+	int64_t time_ns;
+	uint64_t size;
+	uint32_t reason, method, pid, uid, owner_uid, owner_gid, mode, pad;
+	int64_t atime_ns, mtime_ns;
+	char comm[BK_COMM_MAX];
+	char object[BK_OBJECT_MAX];
+};
+
 /* A version captured and waiting for the committer (committer.c). */
 struct bks_item {
 	struct bks_item *next;

@@ -26,6 +26,7 @@
 #include <sqlite3.h>
 
 #include "store.h"
+#include "store_int.h"
 
 /* snprintf into an array, failing the test if it does not fit. */
 #define PATHF(buf, ...)                                                  \
@@ -1499,25 +1500,8 @@ static void check_no_orphans(const struct fx *f)
 	assert_int_equal(match_n, catalog_rows(f));
 }
 
-/* A journal record's header as committer.c writes it (struct bkj_rec),
- * path_len bytes of path after it. */
-struct jrec {
-	uint32_t magic;
-	uint32_t len;
-	uint32_t crc;
-	uint32_t path_len;
-	uint64_t seq;
-	uint64_t file_id;
-	int64_t time_ns;
-	uint64_t size;
-	uint32_t reason, method, pid, uid, owner_uid, owner_gid, mode, pad;
-	int64_t atime_ns, mtime_ns;
-	char comm[BK_COMM_MAX];
-	char object[BK_OBJECT_MAX];
-};
-
-#define JREC_MAGIC 0x314a4b42u
-
+/* The journal files hold struct bkj_rec records (store_int.h), each
+ * followed by path_len bytes of path. */
 static void journal_path(const struct fx *f, int i, char *buf, size_t cap)
 {
 	assert_true((size_t)snprintf(buf, cap, "%s/journal.%d", f->dir, i) <
@@ -1538,7 +1522,7 @@ static off_t journal_size(const struct fx *f, int i)
  * The records of journal.<i>, which must hold nothing but whole records:
  * up to max headers into rec (with their offsets in off); the count.
  */
-static int journal_read(const struct fx *f, int i, struct jrec *rec,
+static int journal_read(const struct fx *f, int i, struct bkj_rec *rec,
 			off_t *off, int max)
 {
 	char path[PATH_MAX + 32];
@@ -1552,7 +1536,7 @@ static int journal_read(const struct fx *f, int i, struct jrec *rec,
 		assert_true(n < max);
 		assert_int_equal(pread(fd, &rec[n], sizeof(rec[n]), at),
 				 sizeof(rec[n]));
-		assert_int_equal(rec[n].magic, JREC_MAGIC);
+		assert_int_equal(rec[n].magic, BKJ_MAGIC);
 		assert_int_equal(rec[n].len, sizeof(rec[n]) + rec[n].path_len);
 		off[n] = at;
 		at += rec[n].len;
@@ -1912,7 +1896,7 @@ static void open_after_crash(struct fx *f, const struct crash *c,
  * and size, naming a file in objects/ of that size.
  */
 static int crash_records(const struct fx *f, const struct crash *c,
-			 struct jrec *rec, off_t *off, int max)
+			 struct bkj_rec *rec, off_t *off, int max)
 {
 	char path[BK_PATH_MAX], real[PATH_MAX + BK_OBJECT_MAX + 16];
 	unsigned char buf[CONTENT_MAX];
@@ -1950,7 +1934,7 @@ static int crash_records(const struct fx *f, const struct crash *c,
 static void test_crash_completes(void **state)
 {
 	struct fx *f = *state;
-	struct jrec *rec = calloc(64, sizeof(*rec));
+	struct bkj_rec *rec = calloc(64, sizeof(*rec));
 	off_t off[64];
 	int n;
 
@@ -1988,7 +1972,7 @@ enum damage { TORN, GARBAGE, GARBLED };
 /* Damages journal.0, whose records are rec (at off): lost gets the
  * versions that are no longer to be completed. */
 static void damage_journal(const struct fx *f, enum damage how,
-			   const struct jrec *rec, const off_t *off,
+			   const struct bkj_rec *rec, const off_t *off,
 			   bool lost[50])
 {
 	char jpath[PATH_MAX + 32];
@@ -2036,7 +2020,7 @@ static void damage_journal(const struct fx *f, enum damage how,
 static void test_crash_torn_journal(void **state)
 {
 	struct fx *f = *state;
-	struct jrec *rec = calloc(64, sizeof(*rec));
+	struct bkj_rec *rec = calloc(64, sizeof(*rec));
 	off_t off[64];
 
 	assert_non_null(rec);
@@ -2069,7 +2053,7 @@ static void test_crash_torn_journal(void **state)
 static void test_crash_short_content(void **state)
 {
 	struct fx *f = *state;
-	struct jrec *rec = calloc(64, sizeof(*rec));
+	struct bkj_rec *rec = calloc(64, sizeof(*rec));
 	char path[PATH_MAX + BK_OBJECT_MAX + 16];
 	off_t off[64];
 
@@ -2109,7 +2093,7 @@ static void test_crash_journal_rotation(void **state)
 {
 	struct fx *f = *state;
 	struct crash c = { BK_DURABLE_PROCESS, 1200, 4, 900, true };
-	struct jrec *rec = calloc(1300, sizeof(*rec));
+	struct bkj_rec *rec = calloc(1300, sizeof(*rec));
 	off_t *off = calloc(1300, sizeof(*off));
 
 	assert_non_null(rec);

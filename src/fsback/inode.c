@@ -162,8 +162,27 @@ static int fsb_insert(struct fsb_fs *fs, struct fsb_inode *parent,
 int fsb_lookup(struct fsb_fs *fs, struct fsb_inode *parent, const char *name,
 	       struct stat *st, struct fsb_inode **out)
 {
-	int fd = openat(parent->fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	struct fsb_inode *in;
+	int fd;
 
+	/* An inode the table holds needs no new descriptor: one stat of the
+	 * name finds it (a lookup that is repeated, a path walked again). */
+	if (fstatat(parent->fd, name, st, AT_SYMLINK_NOFOLLOW) == 0) {
+		pthread_rwlock_wrlock(&fs->lock);
+		in = fsb_find(fs, st->st_dev, st->st_ino);
+		if (in) {
+			if (in != &fs->root)
+				fsb_link_name(fs, in, parent, name);
+			in->nlookup++;
+			pthread_rwlock_unlock(&fs->lock);
+			if (__atomic_load_n(&fs->dead, __ATOMIC_RELAXED))
+				fsb_reap(fs);
+			*out = in;
+			return 0;
+		}
+		pthread_rwlock_unlock(&fs->lock);
+	}
+	fd = openat(parent->fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	if (fstatat(fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0) {

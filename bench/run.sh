@@ -504,23 +504,19 @@ P("| workload | " + " | ".join(label[c] for c in cfgs) + " |")
 P("|---|" + "---:|" * len(cfgs))
 for w, d in wl:
     P(f"| {d} | " + " | ".join(t(c, w) for c in cfgs) + " |")
-fc = [c for c in cfgs if c != "native"]
-if "native" in cfgs:
-    P("\n## Ratio to native (lower is better, 1.00× = native)\n")
-    P("| workload | " + " | ".join(label[c] for c in fc) + " |")
-    P("|---|" + "---:|" * len(fc))
+def ratio_table(title, base, cols):
+    P(f"\n## {title}\n")
+    P("| workload | " + " | ".join(label[c] for c in cols) + " |")
+    P("|---|" + "---:|" * len(cols))
     for w, d in wl:
-        P(f"| {d} | " + " | ".join(fr(ratio(c, "native", w)) for c in fc) + " |")
+        P(f"| {d} | " + " | ".join(fr(ratio(c, base, w)) for c in cols) + " |")
     P("| **geometric mean** | " + " | ".join(
-        fr(geo([ratio(c, "native", w) for w, _ in wl])) for c in fc) + " |")
-P("\n## Altitude / passthrough_ll (1.00× = as fast as passthrough_ll)\n")
-ac = [c for c in cfgs if c not in ("native", "pll")]
-P("| workload | " + " | ".join(label[c] for c in ac) + " |")
-P("|---|" + "---:|" * len(ac))
-for w, d in wl:
-    P(f"| {d} | " + " | ".join(fr(ratio(c, "pll", w)) for c in ac) + " |")
-P("| **geometric mean** | " + " | ".join(
-    fr(geo([ratio(c, "pll", w) for w, _ in wl])) for c in ac) + " |")
+        fr(geo([ratio(c, base, w) for w, _ in wl])) for c in cols) + " |")
+if "native" in cfgs:
+    ratio_table("Ratio to native (lower is better, 1.00× = native)", "native",
+                [c for c in cfgs if c != "native"])
+ratio_table("Altitude / passthrough_ll (1.00× = as fast as passthrough_ll)", "pll",
+            [c for c in cfgs if c not in ("native", "pll")])
 
 fail = os.path.join(res, "failures.tsv")
 lines = [l.rstrip("\n").split("\t") for l in open(fail) if l.strip()] \

@@ -147,8 +147,13 @@ static size_t rec_decode(const unsigned char *buf, size_t avail,
 
 void bks_queue_init(struct bk_store *s)
 {
+	pthread_condattr_t attr;
+
 	pthread_mutex_init(&s->q_lock, NULL);
-	pthread_cond_init(&s->q_cond, NULL);
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->q_cond, &attr);
+	pthread_condattr_destroy(&attr);
 	pthread_cond_init(&s->q_done, NULL);
 	s->q_tail = &s->q_head;
 	s->j[0].fd = s->j[1].fd = -1;
@@ -394,20 +399,12 @@ static bool sync_due(struct bk_store *s)
 	       (s->q_stop || mono_ns() - s->q_last_sync_ns >= BKS_SYNC_EVERY_NS);
 }
 
-/* Locked.  Waits on q_cond until the CLOCK_MONOTONIC time due_ns. */
+/* Locked.  Waits on q_cond (a CLOCK_MONOTONIC one) until due_ns. */
 static void timed_wait(struct bk_store *s, int64_t due_ns)
 {
-	int64_t now = mono_ns();
-	struct timespec ts;
+	struct timespec ts = { .tv_sec = due_ns / 1000000000,
+			       .tv_nsec = due_ns % 1000000000 };
 
-	/* q_cond waits on CLOCK_REALTIME: the interval left from now. */
-	clock_gettime(CLOCK_REALTIME, &ts);
-	if (due_ns > now) {
-		int64_t t = (int64_t)ts.tv_nsec + (due_ns - now);
-
-		ts.tv_sec += t / 1000000000;
-		ts.tv_nsec = t % 1000000000;
-	}
 	pthread_cond_timedwait(&s->q_cond, &s->q_lock, &ts);
 }
 
@@ -544,14 +541,14 @@ int bks_defer(struct bk_store *s, struct bk_pending *p, struct bk_version *v)
 	}
 	jf->len += len;
 	jf->last = s->q_queued + 1;
-	if (!s->q_head)
+	if (!s->q_head) {
 		s->q_first_ns = mono_ns();
+		s->q_n = 0;
+	}
 	/* The committer sleeps without a timeout only on an empty queue;
 	 * otherwise it is waiting for the batch to fill. */
-	if (!s->q_head || ++s->q_n >= BKS_BATCH_MAX)
+	if (++s->q_n == 1 || s->q_n >= BKS_BATCH_MAX)
 		pthread_cond_signal(&s->q_cond);
-	if (!s->q_head)
-		s->q_n = 1;
 	*s->q_tail = it;
 	s->q_tail = &it->next;
 	it = NULL;

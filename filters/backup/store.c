@@ -45,7 +45,8 @@ bool bks_object_valid(const char *object)
 	return true;
 }
 
-void bks_tmp_name(const char *object, char name[BKS_OBJECT_HEX + 1])
+/* The name in tmp/ of an object's file: its object name without '/'. */
+static void tmp_name(const char *object, char name[BKS_OBJECT_HEX + 1])
 {
 	memcpy(name, object, 2);
 	memcpy(name + 2, object + 3, BKS_OBJECT_HEX - 2);
@@ -245,7 +246,7 @@ static int tmp_create(struct bk_store *s, char object[BK_OBJECT_MAX], int *fd)
 	err = new_object_name(object);
 	if (err)
 		return err;
-	bks_tmp_name(object, name);
+	tmp_name(object, name);
 	*fd = openat(s->tmpfd, name,
 		     O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (*fd < 0) {
@@ -433,7 +434,7 @@ int bk_store_begin(struct bk_store *s, struct bk_pending *p)
 				     s->dir, p->object);
 		break;
 	default:
-		bks_tmp_name(p->object, name);
+		tmp_name(p->object, name);
 		n = (size_t)snprintf(p->tmp, sizeof(p->tmp), "%s/tmp/%s", s->dir,
 				     name);
 		break;
@@ -463,11 +464,6 @@ void bk_store_set_durability(struct bk_store *s, enum bk_durability d)
 {
 	if (s && d >= BK_DURABLE_POWER && d <= BK_DURABLE_PROCESS)
 		s->durability = d;
-}
-
-void bk_store_set_durable(struct bk_store *s, bool durable)
-{
-	bk_store_set_durability(s, durable ? BK_DURABLE_POWER : BK_DURABLE_PROCESS);
 }
 
 void bk_store_set_commit_hook(struct bk_store *s, bk_commit_hook fn, void *arg)
@@ -503,8 +499,8 @@ static int fsync_dir_at(int dfd, const char *name)
 
 /* Moves the content from tmp/ to objects/ durably.  On failure nothing of
  * it is in objects/; what may remain in tmp/ is the caller's to remove. */
-int bks_publish(struct bk_store *s, const char *name, const char *object,
-		int unnamed_fd)
+static int publish(struct bk_store *s, const char *name, const char *object,
+		   int unnamed_fd)
 {
 	char sub[3] = { object[0], object[1], '\0' };
 	bool created = false;
@@ -560,7 +556,7 @@ int bk_store_commit(struct bk_store *s, struct bk_pending *p,
 		bk_store_abort(s, p);
 		return -EINVAL;
 	}
-	bks_tmp_name(p->object, name);
+	tmp_name(p->object, name);
 	if (fstat(p->fd, &st) < 0) {
 		err = -errno;
 		goto fail;
@@ -576,7 +572,7 @@ int bk_store_commit(struct bk_store *s, struct bk_pending *p,
 			goto fail;
 		return 0;
 	}
-	err = bks_publish(s, name, p->object, p->tmp[0] ? -1 : p->fd);
+	err = publish(s, name, p->object, p->tmp[0] ? -1 : p->fd);
 	/* Durable before the row: the content, then the name.  Syncing the
 	 * file after it is linked lets one journal commit carry both on
 	 * ext4 and XFS; the directory's sync then finds little to do.  A

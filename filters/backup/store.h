@@ -134,8 +134,6 @@ enum bk_durability {
 	BK_DURABLE_PROCESS,
 };
 void bk_store_set_durability(struct bk_store *s, enum bk_durability d);
-/* true: POWER, false: PROCESS (the older two-way switch). */
-void bk_store_set_durable(struct bk_store *s, bool durable);
 /*
  * Returns once every version committed before the call is durable
  * (FLUSH), or at once (POWER: already durable; PROCESS: never synced).

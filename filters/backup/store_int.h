@@ -165,11 +165,6 @@ int bks_insert(struct bk_store *s, struct bk_version *v);
 int bks_get(struct bk_store *s, int64_t id, struct bk_version *v);
 
 /* store.c */
-/* The name in tmp/ of an object's file: its object name without '/'. */
-void bks_tmp_name(const char *object, char name[BKS_OBJECT_HEX + 1]);
-/* Moves tmp/<name> (or the unnamed unnamed_fd, when >= 0) to objects/. */
-int bks_publish(struct bk_store *s, const char *name, const char *object,
-		int unnamed_fd);
 void bks_call_hook(struct bk_store *s, const struct bk_version *v, int err);
 
 /* committer.c */

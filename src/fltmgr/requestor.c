@@ -10,19 +10,19 @@
  * out ids in increasing order and wraps only after pid_max.
  */
 #include "fltmgr/fm.h"
+#include "rtl/rtl.h"
 
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 static struct fm_requestor fm_self_requestor;
 
 #define FM_TGID_SLOTS 64
-#define FM_TGID_TTL_NS 1000000000LL
+#define FM_TGID_TTL 10000000LL /* 1 s in the performance counter's 100 ns */
 
 static struct {
 	pthread_mutex_t lock;
@@ -32,21 +32,13 @@ static struct {
 	} slot[FM_TGID_SLOTS];
 } fm_tgids = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
-static int64_t fm_mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static pid_t fm_tgid_cached(pid_t tid, int64_t now)
 {
 	unsigned i = (unsigned)tid % FM_TGID_SLOTS;
 	pid_t tgid = 0;
 
 	pthread_mutex_lock(&fm_tgids.lock);
-	if (fm_tgids.slot[i].tid == tid && now - fm_tgids.slot[i].when < FM_TGID_TTL_NS)
+	if (fm_tgids.slot[i].tid == tid && now - fm_tgids.slot[i].when < FM_TGID_TTL)
 		tgid = fm_tgids.slot[i].tgid;
 	pthread_mutex_unlock(&fm_tgids.lock);
 	return tgid;
@@ -74,10 +66,10 @@ static pid_t fm_resolve_pid(struct fm_requestor *r)
 	if (r->pid)
 		return r->pid;
 	if (r == &fm_self_requestor) {
-		r->pid = getpid();
+		r->pid = rtl_getpid();
 		return r->pid;
 	}
-	now = fm_mono_ns();
+	now = KeQueryPerformanceCounter(NULL).QuadPart;
 	r->pid = fm_tgid_cached(r->tid, now);
 	if (r->pid)
 		return r->pid;
@@ -143,7 +135,7 @@ HANDLE NTAPI PsGetThreadId(PETHREAD Thread)
 	struct fm_requestor *r = fm_req(Thread);
 
 	if (r == &fm_self_requestor)
-		return (HANDLE)(ULONG_PTR)gettid();
+		return (HANDLE)(ULONG_PTR)rtl_gettid();
 	return (HANDLE)(ULONG_PTR)r->tid;
 }
 

@@ -112,6 +112,9 @@ static void fsb_link_name(struct fsb_fs *fs, struct fsb_inode *in,
 	}
 }
 
+/* The inode st describes, reached as parent/name: the table's, counted once
+ * more (fd, if any, closed), or a new one holding fd.  fd -1: only a known
+ * inode, else -ENOENT. */
 static int fsb_insert(struct fsb_fs *fs, struct fsb_inode *parent,
 		      const char *name, int fd, const struct stat *st,
 		      struct fsb_inode **out)
@@ -120,8 +123,13 @@ static int fsb_insert(struct fsb_fs *fs, struct fsb_inode *parent,
 
 	pthread_rwlock_wrlock(&fs->lock);
 	in = fsb_find(fs, st->st_dev, st->st_ino);
+	if (!in && fd < 0) {
+		pthread_rwlock_unlock(&fs->lock);
+		return -ENOENT;
+	}
 	if (in) {
-		close(fd);
+		if (fd >= 0)
+			close(fd);
 		if (in != &fs->root)
 			fsb_link_name(fs, in, parent, name);
 		in->nlookup++;
@@ -162,26 +170,13 @@ static int fsb_insert(struct fsb_fs *fs, struct fsb_inode *parent,
 int fsb_lookup(struct fsb_fs *fs, struct fsb_inode *parent, const char *name,
 	       struct stat *st, struct fsb_inode **out)
 {
-	struct fsb_inode *in;
 	int fd;
 
 	/* An inode the table holds needs no new descriptor: one stat of the
 	 * name finds it (a lookup that is repeated, a path walked again). */
-	if (fstatat(parent->fd, name, st, AT_SYMLINK_NOFOLLOW) == 0) {
-		pthread_rwlock_wrlock(&fs->lock);
-		in = fsb_find(fs, st->st_dev, st->st_ino);
-		if (in) {
-			if (in != &fs->root)
-				fsb_link_name(fs, in, parent, name);
-			in->nlookup++;
-			pthread_rwlock_unlock(&fs->lock);
-			if (__atomic_load_n(&fs->dead, __ATOMIC_RELAXED))
-				fsb_reap(fs);
-			*out = in;
-			return 0;
-		}
-		pthread_rwlock_unlock(&fs->lock);
-	}
+	if (fstatat(parent->fd, name, st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    fsb_insert(fs, parent, name, -1, st, out) == 0)
+		return 0;
 	fd = openat(parent->fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;

@@ -27,7 +27,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,22 +48,11 @@ bool fio_inst_ok(PFLT_INSTANCE i)
 	return inst && inst->obj.type == FM_OBJ_INSTANCE && !inst->detaching;
 }
 
-/* The daemon's own ids as requestor, asked of the kernel once per thread:
- * a filter's I/O (a version's copy takes five calls) makes no system call
- * for them.  The daemon does not fork once it serves volumes. */
-static __thread pid_t fio_tid;
-
 void fio_begin(struct fio_op *op, struct fm_instance *inst, UCHAR major,
 		      UCHAR minor, PFILE_OBJECT fo)
 {
-	static _Atomic pid_t pid;
-
-	if (!fio_tid)
-		fio_tid = gettid();
-	if (!atomic_load_explicit(&pid, memory_order_relaxed))
-		atomic_store_explicit(&pid, getpid(), memory_order_relaxed);
-	op->req.tid = fio_tid;
-	op->req.pid = atomic_load_explicit(&pid, memory_order_relaxed);
+	op->req.tid = rtl_gettid();
+	op->req.pid = rtl_getpid();
 	op->req.uid = 0;
 	op->req.gid = 0;
 	op->req.umask = 0;

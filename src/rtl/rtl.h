@@ -109,6 +109,9 @@ void rtl_nt_to_timespec(LONGLONG nt, struct timespec *ts);
 #define RTL_NT_EPOCH_DELTA_SECS 11644473600LL
 /* *ts = now + ms on CLOCK_REALTIME (pthread_cond_timedwait's clock). */
 void rtl_deadline_ms(struct timespec *ts, long ms);
+/* getpid() and gettid(), asked of the kernel once (per thread). */
+pid_t rtl_getpid(void);
+pid_t rtl_gettid(void);
 
 /* ---- sync.c --------------------------------------------------------- */
 

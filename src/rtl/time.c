@@ -18,6 +18,7 @@
  */
 #include <pthread.h>
 #include <sched.h>
+#include <stdatomic.h>
 #include <time.h>
 #include <unistd.h>
 #include <wdm.h>
@@ -121,14 +122,50 @@ ULONG NTAPI KeGetCurrentProcessorNumber(void)
 	return cpu < 0 ? 0 : (ULONG)cpu;
 }
 
+/*
+ * The daemon's own ids, asked of the kernel once (the thread's once per
+ * thread): a filter's I/O carries them on every call.  A fork forgets them
+ * in the child.
+ */
+static _Atomic pid_t rtl_pid;
+static __thread pid_t rtl_tid;
+static pthread_once_t rtl_ids_once = PTHREAD_ONCE_INIT;
+
+static void rtl_ids_forked(void)
+{
+	rtl_pid = 0;
+	rtl_tid = 0;
+}
+
+static void rtl_ids_init(void)
+{
+	pthread_atfork(NULL, NULL, rtl_ids_forked);
+}
+
+pid_t rtl_getpid(void)
+{
+	pthread_once(&rtl_ids_once, rtl_ids_init);
+	if (!rtl_pid)
+		rtl_pid = getpid();
+	return rtl_pid;
+}
+
+pid_t rtl_gettid(void)
+{
+	pthread_once(&rtl_ids_once, rtl_ids_init);
+	if (!rtl_tid)
+		rtl_tid = gettid();
+	return rtl_tid;
+}
+
 HANDLE NTAPI PsGetCurrentProcessId(void)
 {
-	return (HANDLE)(uintptr_t)getpid();
+	return (HANDLE)(uintptr_t)rtl_getpid();
 }
 
 HANDLE NTAPI PsGetCurrentThreadId(void)
 {
-	return (HANDLE)(uintptr_t)gettid();
+	return (HANDLE)(uintptr_t)rtl_gettid();
 }
 
 /* Every thread a filter runs on is one of the daemon's own. */

@@ -926,7 +926,8 @@ NTSYSAPI VOID FLTAPI FltCancelFileOpen(PFLT_INSTANCE Instance,
 /*
  * An IRP_MJ_FILE_SYSTEM_CONTROL (IRP_MN_USER_FS_REQUEST, METHOD_BUFFERED)
  * issued by Instance on FileObject, seen by the instances below it.  The
- * file system answers FSCTL_LX_COPY_TO_DESCRIPTOR; other codes give
+ * file system answers FSCTL_LX_COPY_TO_DESCRIPTOR and
+ * FSCTL_LX_LINK_TO_DIRECTORY; other codes give
  * STATUS_INVALID_DEVICE_REQUEST unless a lower filter completes them.
  */
 NTSYSAPI NTSTATUS FLTAPI FltFsControlFile(PFLT_INSTANCE Instance,
@@ -974,6 +975,39 @@ typedef struct _LX_COPY_TO_DESCRIPTOR_OUTPUT {
 	ULONG SourceGid;
 	ULONG Reserved;
 } LX_COPY_TO_DESCRIPTOR_OUTPUT, *PLX_COPY_TO_DESCRIPTOR_OUTPUT;
+
+/*
+ * Altitude: gives the file on the volume a second name outside it, in a
+ * directory the filter opened (a backup store keeping the content of a
+ * file about to be deleted or replaced, without copying a byte).  Made
+ * only when the file is a regular file with one link and no handle open
+ * for writing it (a later write through such a handle would change the
+ * content under the new name): else STATUS_SHARING_VIOLATION, and
+ * STATUS_NOT_SAME_DEVICE when the directory is on another file system.
+ * TargetName is relative to TargetDirectory ("xx/name" allowed), must not
+ * exist, and is NUL-terminated.  With LX_LINK_QUERY nothing is linked: the
+ * output describes the file as it is now (the issuer checks, after the
+ * change, that the file went and nothing can write the content).  Output:
+ * Content as FSCTL_LX_COPY_TO_DESCRIPTOR's with Method LX_COPY_METHOD_LINK
+ * (BytesCopied: the file's size), the link count after the call, and the
+ * handles open for writing.  A lower filter that changes data completes
+ * it with STATUS_INVALID_DEVICE_REQUEST, as the copy.
+ */
+#define FSCTL_LX_LINK_TO_DIRECTORY \
+	CTL_CODE(FILE_DEVICE_FILE_SYSTEM, 0x901, METHOD_BUFFERED, FILE_READ_ACCESS)
+#define LX_LINK_QUERY 0x1
+#define LX_COPY_METHOD_LINK 3
+#define LX_LINK_NAME_MAX 128
+typedef struct _LX_LINK_TO_DIRECTORY_INPUT {
+	LONG TargetDirectory;
+	ULONG Flags;
+	CHAR TargetName[LX_LINK_NAME_MAX];
+} LX_LINK_TO_DIRECTORY_INPUT, *PLX_LINK_TO_DIRECTORY_INPUT;
+typedef struct _LX_LINK_TO_DIRECTORY_OUTPUT {
+	LX_COPY_TO_DESCRIPTOR_OUTPUT Content;
+	ULONG NumberOfLinks;
+	ULONG WriteHandles;
+} LX_LINK_TO_DIRECTORY_OUTPUT, *PLX_LINK_TO_DIRECTORY_OUTPUT;
 
 /* ==== Pended operations (docs/pending.md) ================================= */
 /*

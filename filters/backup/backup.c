@@ -11,7 +11,10 @@
  * content into the volume's version store (store.h): a reflink when the
  * store shares the file system, a copy otherwise, both done below this
  * filter through FltFsControlFile(FSCTL_LX_COPY_TO_DESCRIPTOR), or read
- * with FltReadFile when a lower filter refuses the raw copy.  A cycle is
+ * with FltReadFile when a lower filter refuses the raw copy.  A file about
+ * to be deleted or replaced is linked into the store instead
+ * (FSCTL_LX_LINK_TO_DIRECTORY: no copy at all), and the version confirmed
+ * in the post-operation (withdrawn if the change failed).  A cycle is
  * one open file: its stream handle context remembers that the cycle's
  * version is kept, until the file object's CLEANUP and CLOSE.
  *
@@ -456,6 +459,52 @@ static NTSTATUS bk_copy(PFLT_INSTANCE Instance, PFILE_OBJECT fo, int fd,
 	return st;
 }
 
+/*
+ * A file about to be deleted or replaced, linked into the store below the
+ * filter instead of copied (store.h: bk_store_begin_link).  The version is
+ * then confirmed after the change (bk_post_set_information), through the
+ * handle the filter opened, which stays open until then.
+ */
+struct bk_linked {
+	struct bk_volume *v; /* referenced */
+	PFLT_INSTANCE instance;
+	HANDLE h;
+	PFILE_OBJECT fo;
+	char object[BK_OBJECT_MAX];
+	uint64_t size;
+};
+
+/* Links fo's file into the store as p; fills *out as a copy would. */
+static bool bk_link(struct bk_volume *v, PFLT_INSTANCE Instance, PFILE_OBJECT fo,
+		    struct bk_pending *p, LX_COPY_TO_DESCRIPTOR_OUTPUT *out)
+{
+	LX_LINK_TO_DIRECTORY_INPUT in = { 0 };
+	LX_LINK_TO_DIRECTORY_OUTPUT lo = { 0 };
+	NTSTATUS st;
+	int dirfd;
+
+	if (bk.copy_only || atomic_load(&v->no_link) ||
+	    bk_store_begin_link(v->store, p, &dirfd))
+		return false;
+	in.TargetDirectory = dirfd;
+	snprintf(in.TargetName, sizeof(in.TargetName), "%s", p->object);
+	st = FltFsControlFile(Instance, fo, FSCTL_LX_LINK_TO_DIRECTORY, &in,
+			      sizeof(in), &lo, sizeof(lo), NULL);
+	if (!NT_SUCCESS(st)) {
+		/* Another file system, or a filter below changes the data:
+		 * never for this volume.  Otherwise (another link, a writer)
+		 * for this file only. */
+		if (st == STATUS_NOT_SAME_DEVICE ||
+		    st == STATUS_INVALID_DEVICE_REQUEST)
+			atomic_store(&v->no_link, true);
+		bk_store_abort(v->store, p);
+		return false;
+	}
+	*out = lo.Content;
+	atomic_fetch_add(&bk.stats.linked, 1);
+	return true;
+}
+
 /* Whether the policy versions rel (counted when it does not). */
 static bool bk_wanted(const char *rel)
 {
@@ -475,7 +524,8 @@ static bool bk_wanted(const char *rel)
  */
 static NTSTATUS bk_keep(struct bk_volume *v, PFLT_INSTANCE Instance,
 			PFILE_OBJECT fo, const char *rel, uint32_t reason,
-			PFLT_CALLBACK_DATA Data, bool last_link_only, bool *kept)
+			PFLT_CALLBACK_DATA Data, bool last_link_only, bool *kept,
+			struct bk_linked *link)
 {
 	FILE_STAT_LX_INFORMATION sx;
 	LX_COPY_TO_DESCRIPTOR_OUTPUT out = { 0 };
@@ -521,15 +571,21 @@ static NTSTATUS bk_keep(struct bk_volume *v, PFLT_INSTANCE Instance,
 	ver = calloc(1, sizeof(*ver));
 	if (!ver)
 		return STATUS_SUCCESS;
-	err = bk_store_begin(v->store, &p);
-	if (err) {
-		DbgPrint("backup: %s: cannot create a version (%s)\n", rel,
-			 strerror(-err));
-		atomic_fetch_add(&bk.stats.failed, 1);
-		free(ver);
-		return STATUS_SUCCESS;
+	if (link && bk_link(v, Instance, fo, &p, &out)) {
+		ver->method = BK_METHOD_LINK;
+		st = STATUS_SUCCESS;
+	} else {
+		link = NULL;
+		err = bk_store_begin(v->store, &p);
+		if (err) {
+			DbgPrint("backup: %s: cannot create a version (%s)\n",
+				 rel, strerror(-err));
+			atomic_fetch_add(&bk.stats.failed, 1);
+			free(ver);
+			return STATUS_SUCCESS;
+		}
+		st = bk_copy(Instance, fo, p.fd, &out, &ver->method);
 	}
-	st = bk_copy(Instance, fo, p.fd, &out, &ver->method);
 	if (NT_SUCCESS(st) && out.BytesCopied.QuadPart <= 0) {
 		/* Emptied meanwhile (another program truncated it): nothing
 		 * to keep. */
@@ -584,26 +640,85 @@ static NTSTATUS bk_keep(struct bk_volume *v, PFLT_INSTANCE Instance,
 		atomic_fetch_add(&bk.stats.kept_bytes, ver->size);
 		if (kept)
 			*kept = true;
+		if (link) {
+			memcpy(link->object, ver->object, sizeof(link->object));
+			link->size = ver->size;
+		}
 	}
 	free(ver);
 	return STATUS_SUCCESS;
 }
 
-/* Keeps the version of the file named rel, opened below the filter. */
+/* Keeps the last content of the file named rel, which is about to be
+ * deleted or replaced, opened below the filter.  When it was linked into
+ * the store, *linked gets what bk_post_set_information confirms (the
+ * handle stays open until then). */
 static NTSTATUS bk_keep_named(struct bk_volume *v, PFLT_INSTANCE Instance,
 			      const char *rel, uint32_t reason,
-			      PFLT_CALLBACK_DATA Data, bool last_link_only)
+			      PFLT_CALLBACK_DATA Data, struct bk_linked **linked)
 {
+	struct bk_linked *l;
 	struct bk_open o;
 	NTSTATUS st;
 
+	*linked = NULL;
 	if (!bk_wanted(rel))
 		return STATUS_SUCCESS;
 	if (!NT_SUCCESS(bk_open_rel(v, rel, FILE_GENERIC_READ, &o)))
 		return STATUS_SUCCESS; /* nothing there (or not readable) */
-	st = bk_keep(v, Instance, o.fo, rel, reason, Data, last_link_only, NULL);
+	l = calloc(1, sizeof(*l));
+	st = bk_keep(v, Instance, o.fo, rel, reason, Data, true, NULL, l);
+	if (l && l->object[0]) {
+		pthread_mutex_lock(&bk.lock);
+		v->refs++;
+		pthread_mutex_unlock(&bk.lock);
+		l->v = v;
+		l->instance = Instance;
+		l->h = o.h;
+		l->fo = o.fo;
+		*linked = l;
+		return st;
+	}
+	free(l);
 	bk_close(&o);
 	return st;
+}
+
+/* After the change a linked version was kept for: the file must have gone
+ * (the store's name is its only one) and nothing may write it any more;
+ * otherwise the version is withdrawn (the change did not happen) or given
+ * its own copy.  Frees l. */
+static void bk_confirm_link(struct bk_linked *l)
+{
+	LX_LINK_TO_DIRECTORY_INPUT in = { .TargetDirectory = -1,
+					  .Flags = LX_LINK_QUERY };
+	LX_LINK_TO_DIRECTORY_OUTPUT lo = { 0 };
+	struct bk_open o = { l->h, l->fo };
+	NTSTATUS st;
+	int err = 0;
+
+	st = FltFsControlFile(l->instance, l->fo, FSCTL_LX_LINK_TO_DIRECTORY, &in,
+			      sizeof(in), &lo, sizeof(lo), NULL);
+	if (NT_SUCCESS(st) && lo.NumberOfLinks > 1) {
+		err = bk_store_withdraw(l->v->store, l->object);
+		if (!err || err == -ENOENT) {
+			atomic_fetch_add(&bk.stats.withdrawn, 1);
+			atomic_fetch_sub(&bk.stats.kept, 1);
+			atomic_fetch_sub(&bk.stats.kept_bytes, l->size);
+			err = 0;
+		}
+	} else if (!NT_SUCCESS(st) || lo.WriteHandles) {
+		/* Unknown, or a handle opened meanwhile can still write it. */
+		err = bk_store_unshare(l->v->store, l->object, l->size);
+		if (!err)
+			atomic_fetch_add(&bk.stats.unshared, 1);
+	}
+	if (err)
+		DbgPrint("backup: cannot confirm the version kept in %s (%s); it still shares the file's content\n",
+			 l->object, strerror(-err));
+	bk_close(&o);
+	bk_volume_put(l->v);
+	free(l);
 }
 
 /* ---- Callbacks --------------------------------------------------------------------- */
@@ -638,9 +753,15 @@ bk_pre_create(PFLT_CALLBACK_DATA Data, PCFLT_RELATED_OBJECTS FltObjects,
 		return FLT_PREOP_SUCCESS_NO_CALLBACK;
 	v = bk_volume_of(FltObjects->Instance);
 	rel = malloc(BK_PATH_MAX);
-	if (v && rel && bk_data_path(Data, rel, BK_PATH_MAX))
-		st = bk_keep_named(v, FltObjects->Instance, rel,
-				   BK_REASON_TRUNCATE, Data, false);
+	if (v && rel && bk_data_path(Data, rel, BK_PATH_MAX) && bk_wanted(rel)) {
+		struct bk_open o;
+
+		if (NT_SUCCESS(bk_open_rel(v, rel, FILE_GENERIC_READ, &o))) {
+			st = bk_keep(v, FltObjects->Instance, o.fo, rel,
+				     BK_REASON_TRUNCATE, Data, false, NULL, NULL);
+			bk_close(&o);
+		}
+	}
 	free(rel);
 	bk_volume_put(v);
 	if (st == STATUS_DISK_FULL)
@@ -697,7 +818,7 @@ static NTSTATUS bk_first_change(PFLT_CALLBACK_DATA Data,
 		    bk_wanted(rel))
 			st = bk_keep(v, FltObjects->Instance,
 				     FltObjects->FileObject, rel, reason, Data,
-				     false, &kept);
+				     false, &kept, NULL);
 		if (kept && (FltObjects->FileObject->Flags & FO_WRITE_THROUGH) &&
 		    bk_store_flush(v->store) > 0)
 			atomic_fetch_add(&bk.stats.synced, 1);
@@ -729,6 +850,7 @@ bk_pre_set_information(PFLT_CALLBACK_DATA Data, PCFLT_RELATED_OBJECTS FltObjects
 {
 	PFLT_PARAMETERS p = &Data->Iopb->Parameters;
 	struct bk_volume *v = NULL;
+	struct bk_linked *linked = NULL;
 	NTSTATUS st = STATUS_SUCCESS;
 	char *rel = NULL;
 
@@ -772,7 +894,7 @@ bk_pre_set_information(PFLT_CALLBACK_DATA Data, PCFLT_RELATED_OBJECTS FltObjects
 		rel = malloc(BK_PATH_MAX);
 		if (v && rel && bk_data_path(Data, rel, BK_PATH_MAX))
 			st = bk_keep_named(v, FltObjects->Instance, rel,
-					   BK_REASON_DELETE, Data, true);
+					   BK_REASON_DELETE, Data, &linked);
 		break;
 	}
 	case FileRenameInformation:
@@ -794,7 +916,7 @@ bk_pre_set_information(PFLT_CALLBACK_DATA Data, PCFLT_RELATED_OBJECTS FltObjects
 		if (v && rel && bk_rel_from_name(&ni->Name, &ni->Volume, rel,
 						 BK_PATH_MAX))
 			st = bk_keep_named(v, FltObjects->Instance, rel,
-					   BK_REASON_REPLACE, Data, true);
+					   BK_REASON_REPLACE, Data, &linked);
 		FltReleaseFileNameInformation(ni);
 		break;
 	}
@@ -803,9 +925,28 @@ bk_pre_set_information(PFLT_CALLBACK_DATA Data, PCFLT_RELATED_OBJECTS FltObjects
 	}
 	free(rel);
 	bk_volume_put(v);
+	if (linked) {
+		*CompletionContext = linked;
+		return FLT_PREOP_SUCCESS_WITH_CALLBACK;
+	}
 	if (st == STATUS_DISK_FULL)
 		return bk_deny(Data, st);
 	return FLT_PREOP_SUCCESS_NO_CALLBACK;
+}
+
+/* The change a linked version was kept for has been made, or refused
+ * (below, or by a filter that cleared the delete flag): confirm it.  Also
+ * while the instance is draining, since the store and the handle stay. */
+static FLT_POSTOP_CALLBACK_STATUS FLTAPI
+bk_post_set_information(PFLT_CALLBACK_DATA Data, PCFLT_RELATED_OBJECTS FltObjects,
+			PVOID CompletionContext, FLT_POST_OPERATION_FLAGS Flags)
+{
+	UNREFERENCED_PARAMETER(Data);
+	UNREFERENCED_PARAMETER(FltObjects);
+	UNREFERENCED_PARAMETER(Flags);
+	if (CompletionContext)
+		bk_confirm_link(CompletionContext);
+	return FLT_POSTOP_FINISHED_PROCESSING;
 }
 
 /* fsync(2), fdatasync(2), msync(MS_SYNC): the versions kept before the
@@ -838,7 +979,8 @@ static const FLT_OPERATION_REGISTRATION bk_ops[] = {
 	{ IRP_MJ_CREATE, 0, bk_pre_create, bk_post_create },
 	{ IRP_MJ_WRITE, FLTFL_OPERATION_REGISTRATION_SKIP_CACHED_IO, bk_pre_write,
 	  NULL },
-	{ IRP_MJ_SET_INFORMATION, 0, bk_pre_set_information, NULL },
+	{ IRP_MJ_SET_INFORMATION, 0, bk_pre_set_information,
+	  bk_post_set_information },
 	{ IRP_MJ_FLUSH_BUFFERS, 0, bk_pre_flush, NULL },
 	{ IRP_MJ_OPERATION_END }
 };
@@ -929,6 +1071,9 @@ static NTSTATUS FLTAPI bk_instance_setup(PCFLT_RELATED_OBJECTS FltObjects,
 	if (recovered)
 		DbgPrint("backup: store %s: %u leftovers of an interrupted run removed\n",
 			 dir, recovered);
+	if (bk_store_unshared(v->store))
+		DbgPrint("backup: store %s: %u versions of deleted or replaced files still shared their file (a stop before the change); each has its own copy now\n",
+			 dir, bk_store_unshared(v->store));
 	st = FltAllocateContext(bk.filter, FLT_INSTANCE_CONTEXT, sizeof(*ic),
 				NonPagedPool, (PFLT_CONTEXT *)&ic);
 	if (!NT_SUCCESS(st)) {
@@ -1233,11 +1378,14 @@ static NTSTATUS FLTAPI bk_unload(FLT_FILTER_UNLOAD_FLAGS Flags)
 	bk_port_stop();
 	FltUnregisterFilter(bk.filter);
 	bk_policy_clear(&bk.policy);
-	DbgPrint("backup: unloaded; %llu versions kept (%llu bytes: %llu reflinked, %llu copied), %llu skipped by policy, %llu for a full store, %llu failed; the store synced %llu times before a program's sync\n",
+	DbgPrint("backup: unloaded; %llu versions kept (%llu bytes: %llu reflinked, %llu copied, %llu linked as they went; %llu withdrawn as their change failed, %llu given their own copy), %llu skipped by policy, %llu for a full store, %llu failed; the store synced %llu times before a program's sync\n",
 		 (unsigned long long)bk.stats.kept,
 		 (unsigned long long)bk.stats.kept_bytes,
 		 (unsigned long long)bk.stats.cloned,
 		 (unsigned long long)bk.stats.copied,
+		 (unsigned long long)bk.stats.linked,
+		 (unsigned long long)bk.stats.withdrawn,
+		 (unsigned long long)bk.stats.unshared,
 		 (unsigned long long)bk.stats.skipped_policy,
 		 (unsigned long long)bk.stats.skipped_full,
 		 (unsigned long long)bk.stats.failed,

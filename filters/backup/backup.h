@@ -27,12 +27,15 @@ struct bk_volume {
 	struct bk_store *store;
 	unsigned refs; /* under bk.lock */
 	bool gone; /* instance torn down: no longer found */
+	/* Deleted and replaced files cannot be linked into the store (another
+	 * file system, or a lower filter refuses): copy them. */
+	_Atomic bool no_link;
 	struct bk_volume *next;
 };
 
 struct bk_stats {
-	_Atomic uint64_t kept, kept_bytes, cloned, copied, skipped_policy,
-		skipped_full, failed, synced;
+	_Atomic uint64_t kept, kept_bytes, cloned, copied, linked, withdrawn,
+		unshared, skipped_policy, skipped_full, failed, synced;
 };
 
 struct bk_globals {

@@ -112,6 +112,8 @@ static const char *const stmt_sql[BKS_NSTMT] = {
 	[BKS_VICTIM_OLDEST] = "SELECT id, object, size FROM versions"
 			      " ORDER BY time_ns, id",
 	[BKS_HAS_OBJECT] = "SELECT 1 FROM versions WHERE object = ?1",
+	[BKS_VICTIM_OBJECT] = "SELECT id, object, size FROM versions WHERE object = ?1",
+	[BKS_LINKED] = "SELECT object, size FROM versions WHERE method = 3",
 };
 
 int bks_sqlite_err(int rc)

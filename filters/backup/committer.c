@@ -560,9 +560,11 @@ out:
 	free(rec);
 	if (err)
 		return err;
-	close(p->fd);
+	if (p->fd >= 0)
+		close(p->fd);
 	p->fd = -1;
 	p->tmp[0] = p->object[0] = '\0';
+	p->linked = false;
 	return 0;
 }
 

@@ -1,7 +1,7 @@
 /*
- * evict.c - deleting versions: one by id (bk_store_delete) or by policy
- * (bk_store_enforce for the whole store, bk_store_trim for one path after
- * a commit).
+ * evict.c - deleting versions: one by id (bk_store_delete), one by
+ * object (bk_store_withdraw), or by policy (bk_store_enforce for the whole
+ * store, bk_store_trim for one path after a commit).
  *
  * Every eviction goes the same way: under the lock, in one transaction,
  * select the victims (id, object, size) with one of the catalog's victim
@@ -140,6 +140,36 @@ int bk_store_delete(struct bk_store *s, int64_t id)
 	}
 	pthread_mutex_unlock(&s->lock);
 	finish(s, &vs, NULL, NULL);
+	return err;
+}
+
+int bk_store_withdraw(struct bk_store *s, const char *object)
+{
+	struct victims vs = { 0 };
+	sqlite3_stmt *st;
+	int err;
+
+	if (!s || !object || !bks_object_valid(object))
+		return -EINVAL;
+	bks_settle(s);
+	pthread_mutex_lock(&s->lock);
+	err = bks_exec(s, BKS_BEGIN);
+	if (!err) {
+		st = bks_stmt(s, BKS_VICTIM_OBJECT, &err);
+		if (st) {
+			sqlite3_bind_text(st, 1, object, -1, SQLITE_TRANSIENT);
+			err = take(s, st, &vs, 0);
+		}
+		if (!err && !vs.n)
+			err = -ENOENT;
+		err = settle(s, &vs, err);
+	}
+	pthread_mutex_unlock(&s->lock);
+	finish(s, &vs, NULL, NULL);
+	/* Without a row (its commit failed, or it was evicted) the name is
+	 * unique to it all the same. */
+	if (err == -ENOENT)
+		unlinkat(s->objfd, object, 0);
 	return err;
 }
 

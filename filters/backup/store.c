@@ -46,14 +46,14 @@ bool bks_object_valid(const char *object)
 }
 
 /* The name in tmp/ of an object's file: its object name without '/'. */
-static void tmp_name(const char *object, char name[BKS_OBJECT_HEX + 1])
+void bks_tmp_name(const char *object, char name[BKS_OBJECT_HEX + 1])
 {
 	memcpy(name, object, 2);
 	memcpy(name + 2, object + 3, BKS_OBJECT_HEX - 2);
 	name[BKS_OBJECT_HEX] = '\0';
 }
 
-static int new_object_name(char object[BK_OBJECT_MAX])
+int bks_new_object_name(char object[BK_OBJECT_MAX])
 {
 	unsigned char r[BKS_OBJECT_HEX / 2];
 	size_t got = 0;
@@ -212,6 +212,8 @@ int bk_store_open(const char *dir, struct bk_store **out, unsigned *recovered)
 	if (!err)
 		err = bks_recover(s, &count);
 	if (!err)
+		err = bks_unshare_linked(s);
+	if (!err)
 		err = bks_load_total(s);
 	if (recovered)
 		*recovered = count;
@@ -238,15 +240,15 @@ const char *bk_store_dir(const struct bk_store *s)
 }
 
 /* Creates a temporary content file with a fresh object name. */
-static int tmp_create(struct bk_store *s, char object[BK_OBJECT_MAX], int *fd)
+int bks_tmp_create(struct bk_store *s, char object[BK_OBJECT_MAX], int *fd)
 {
 	char name[BKS_OBJECT_HEX + 1];
 	int err;
 
-	err = new_object_name(object);
+	err = bks_new_object_name(object);
 	if (err)
 		return err;
-	tmp_name(object, name);
+	bks_tmp_name(object, name);
 	*fd = openat(s->tmpfd, name,
 		     O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (*fd < 0) {
@@ -262,7 +264,7 @@ static int tmp_create(struct bk_store *s, char object[BK_OBJECT_MAX], int *fd)
 static int tmp_create_unnamed(struct bk_store *s, char object[BK_OBJECT_MAX],
 			      int *fd)
 {
-	int err = new_object_name(object);
+	int err = bks_new_object_name(object);
 
 	if (err)
 		return err;
@@ -281,7 +283,7 @@ static int placed_create(struct bk_store *s, char object[BK_OBJECT_MAX], int *fd
 {
 	char sub[3];
 	bool created = false;
-	int err = new_object_name(object);
+	int err = bks_new_object_name(object);
 
 	if (err)
 		return err;
@@ -395,7 +397,7 @@ int bk_store_begin(struct bk_store *s, struct bk_pending *p)
 	if (!p)
 		return -EINVAL;
 	p->fd = -1;
-	p->placed = false;
+	p->placed = p->linked = false;
 	p->tmp[0] = p->object[0] = '\0';
 	if (!s)
 		return -EINVAL;
@@ -421,7 +423,7 @@ int bk_store_begin(struct bk_store *s, struct bk_pending *p)
 	if (!taken) {
 		kind = wanted_kind(s) == BKS_FILE_PLACED ? BKS_FILE_PLACED : BKS_FILE_TMP;
 		err = kind == BKS_FILE_PLACED ? placed_create(s, p->object, &p->fd)
-					      : tmp_create(s, p->object, &p->fd);
+					      : bks_tmp_create(s, p->object, &p->fd);
 		if (err)
 			return err;
 	}
@@ -434,7 +436,7 @@ int bk_store_begin(struct bk_store *s, struct bk_pending *p)
 				     s->dir, p->object);
 		break;
 	default:
-		tmp_name(p->object, name);
+		bks_tmp_name(p->object, name);
 		n = (size_t)snprintf(p->tmp, sizeof(p->tmp), "%s/tmp/%s", s->dir,
 				     name);
 		break;
@@ -456,7 +458,7 @@ void bk_store_abort(struct bk_store *s, struct bk_pending *p)
 	/* p->tmp is the path bk_store_begin made: in tmp/ or objects/. */
 	if (s && p->tmp[0] && bks_object_valid(p->object))
 		unlink(p->tmp);
-	p->placed = false;
+	p->placed = p->linked = false;
 	p->tmp[0] = p->object[0] = '\0';
 }
 
@@ -485,7 +487,7 @@ unsigned bk_store_completed(const struct bk_store *s)
 	return s ? s->completed : 0;
 }
 
-static int fsync_dir_at(int dfd, const char *name)
+int bks_fsync_dir_at(int dfd, const char *name)
 {
 	int fd = open_dir_at(dfd, name), err = 0;
 
@@ -529,6 +531,29 @@ static int publish(struct bk_store *s, const char *name, const char *object,
 	return 0;
 }
 
+int bks_insert_version(struct bk_store *s, struct bk_pending *p,
+		       struct bk_version *v)
+{
+	int err;
+
+	snprintf(v->object, sizeof(v->object), "%s", p->object);
+	pthread_mutex_lock(&s->lock);
+	err = bks_insert(s, v);
+	if (!err)
+		bks_total_add(s, (int64_t)v->size);
+	pthread_mutex_unlock(&s->lock);
+	if (err) {
+		unlinkat(s->objfd, p->object, 0);
+		v->id = 0;
+		v->version = 0;
+	}
+	p->tmp[0] = p->object[0] = '\0';
+	p->linked = false;
+	if (!err)
+		bks_call_hook(s, v, 0);
+	return err;
+}
+
 static bool version_ok(const struct bk_version *v)
 {
 	size_t n = strnlen(v->path, BK_PATH_MAX);
@@ -551,14 +576,19 @@ int bk_store_commit(struct bk_store *s, struct bk_pending *p,
 
 	if (!p)
 		return -EINVAL;
-	if (!s || !v || p->fd < 0 || !bks_object_valid(p->object) ||
+	if (!s || !v || (p->fd < 0 && !p->linked) || !bks_object_valid(p->object) ||
 	    !version_ok(v)) {
 		bk_store_abort(s, p);
 		return -EINVAL;
 	}
-	tmp_name(p->object, name);
-	if (fstat(p->fd, &st) < 0) {
+	bks_tmp_name(p->object, name);
+	if (p->linked ? fstatat(s->objfd, p->object, &st, AT_SYMLINK_NOFOLLOW) < 0
+		      : fstat(p->fd, &st) < 0) {
 		err = -errno;
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		err = -EINVAL;
 		goto fail;
 	}
 	if (v->time_ns == 0) {
@@ -566,6 +596,12 @@ int bk_store_commit(struct bk_store *s, struct bk_pending *p,
 		v->time_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
 	}
 	v->size = (uint64_t)st.st_size;
+	if (p->linked) {
+		err = bks_commit_linked(s, p, v);
+		if (err)
+			goto fail;
+		return 0;
+	}
 	if (p->placed) {
 		err = bks_defer(s, p, v);
 		if (err)
@@ -584,7 +620,7 @@ int bk_store_commit(struct bk_store *s, struct bk_pending *p,
 		if (fdatasync(p->fd) < 0)
 			err = -errno;
 		else
-			err = fsync_dir_at(s->objfd, sub);
+			err = bks_fsync_dir_at(s->objfd, sub);
 		if (err)
 			unlinkat(s->objfd, p->object, 0);
 	}
@@ -596,21 +632,7 @@ int bk_store_commit(struct bk_store *s, struct bk_pending *p,
 		goto fail;
 	}
 
-	snprintf(v->object, sizeof(v->object), "%s", p->object);
-	pthread_mutex_lock(&s->lock);
-	err = bks_insert(s, v);
-	if (!err)
-		bks_total_add(s, (int64_t)v->size);
-	pthread_mutex_unlock(&s->lock);
-	if (err) {
-		unlinkat(s->objfd, p->object, 0);
-		v->id = 0;
-		v->version = 0;
-	}
-	p->tmp[0] = p->object[0] = '\0';
-	if (!err)
-		bks_call_hook(s, v, 0);
-	return err;
+	return bks_insert_version(s, p, v);
 
 fail:
 	bk_store_abort(s, p);

@@ -8,10 +8,12 @@
  *   <dir>/objects/xx/...  one file per version's content (never modified)
  *   <dir>/tmp/...         content being written; deleted at open
  *
- * A version becomes visible in three steps: its content is written to a
- * temporary file in tmp/ (unnamed where the file system allows), linked or
- * renamed into objects/xx/, the content and objects/xx/ are fsync'ed
- * (unless the store is not durable), then its catalog row is inserted.
+ * A version of written content becomes visible in three steps (for a
+ * linked one, of a deleted or replaced file, see bk_store_begin_link): its
+ * content is written to a temporary file in tmp/ (unnamed where the file
+ * system allows), linked or renamed into objects/xx/, the content and
+ * objects/xx/ are fsync'ed (unless the store is not durable), then its
+ * catalog row is inserted.
  * Eviction deletes the row first, then the file.  So a crash at any moment
  * leaves at worst a file in tmp/ or an object without a row, both removed
  * by bk_store_open; a row never points at missing or partial content
@@ -49,6 +51,9 @@ enum bk_reason {
 enum bk_method {
 	BK_METHOD_CLONE = 1, /* reflink (FICLONE): shares blocks */
 	BK_METHOD_COPY = 2, /* copied bytes */
+	/* The file itself, deleted or replaced: its inode kept under a
+	 * second name in objects/ (bk_store_begin_link), no byte copied. */
+	BK_METHOD_LINK = 3,
 };
 
 struct bk_version {
@@ -164,6 +169,7 @@ struct bk_pending {
 	char tmp[BK_PATH_MAX]; /* its path */
 	char object[BK_OBJECT_MAX]; /* the name it will get in objects/ */
 	bool placed; /* made in objects/ already (FLUSH, PROCESS) */
+	bool linked; /* bk_store_begin_link: the caller links the content */
 };
 
 /* Creates the temporary content file (p->fd open for writing). */
@@ -183,6 +189,31 @@ int bk_store_commit(struct bk_store *s, struct bk_pending *p,
 		    struct bk_version *v);
 /* Drops p (closes and unlinks the temporary file). */
 void bk_store_abort(struct bk_store *s, struct bk_pending *p);
+
+/*
+ * A version of a file about to be deleted or replaced, kept without a
+ * copy (link.c): reserves a fresh object name, p->object, relative to
+ * *dirfd (the store's objects/), where the caller gives the file a second
+ * name (linkat; on the same file system only).  Then bk_store_commit, as
+ * for written content (with any durability), or bk_store_abort, which
+ * removes the link if it was made.
+ *
+ * Until the change goes on, the object and the file are one inode; after
+ * it, the caller confirms: bk_store_withdraw when the change did not
+ * happen (the file is still there), bk_store_unshare when a handle that
+ * can write the file is still open.  A version left sharing its inode by
+ * a crash is given its own copy by bk_store_open.
+ */
+int bk_store_begin_link(struct bk_store *s, struct bk_pending *p, int *dirfd);
+/* Removes the version whose object is object (row and file); -ENOENT when
+ * there is none (evicted meanwhile). */
+int bk_store_withdraw(struct bk_store *s, const char *object);
+/* Replaces the content file of object by a copy of its first size bytes
+ * (a reflink where the file system shares blocks; size is what the
+ * version records), so that nothing outside the store can change it. */
+int bk_store_unshare(struct bk_store *s, const char *object, uint64_t size);
+/* Versions bk_store_open gave their own copy (see bk_store_begin_link). */
+unsigned bk_store_unshared(const struct bk_store *s);
 
 /* Opens the content of version id read-only (*fd), fills *v if not NULL.
  * -ENOENT when there is no such version. */

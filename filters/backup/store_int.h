@@ -4,6 +4,8 @@
  * and the helpers one concern lends another.
  *
  *   store.c    open, close, content files (begin, commit, abort, open)
+ *   link.c     versions that are the file itself, linked in as it is
+ *              deleted or replaced: commit, unshare, the check at open
  *   committer.c  versions committed off the caller's thread: the queue,
  *              the committer thread, the journal and its replay at open
  *   catalog.c  SQLite: schema and migrations, statements, row mapping,
@@ -57,6 +59,8 @@ enum bks_stmt {
 	BKS_VICTIM_AGE_PATH,
 	BKS_VICTIM_OLDEST,
 	BKS_HAS_OBJECT,
+	BKS_VICTIM_OBJECT,
+	BKS_LINKED,
 	BKS_NSTMT
 };
 
@@ -124,6 +128,7 @@ struct bk_store {
 	bk_commit_hook hook;
 	void *hook_arg;
 	unsigned completed; /* versions the journal's replay committed */
+	unsigned unshared; /* linked versions given their own copy at open */
 	/* committer.c.  Counters are sequence numbers of versions: queued
 	 * (captured), committed (row inserted, or dropped on failure), synced
 	 * (captures durable: bk_store_flush), rows_synced (rows durable: the
@@ -166,6 +171,24 @@ int bks_get(struct bk_store *s, int64_t id, struct bk_version *v);
 
 /* store.c */
 void bks_call_hook(struct bk_store *s, const struct bk_version *v, int err);
+int bks_new_object_name(char object[BK_OBJECT_MAX]);
+/* The name in tmp/ of an object's file: its object name without '/'. */
+void bks_tmp_name(const char *object, char name[BKS_OBJECT_HEX + 1]);
+/* A named content file in tmp/ with a fresh object name. */
+int bks_tmp_create(struct bk_store *s, char object[BK_OBJECT_MAX], int *fd);
+int bks_fsync_dir_at(int dfd, const char *name);
+/* Inserts v's row for p's object (in objects/ already, durable as the
+ * durability asks), then calls the hook; on failure removes the object. */
+int bks_insert_version(struct bk_store *s, struct bk_pending *p,
+		       struct bk_version *v);
+
+/* link.c */
+/* bk_store_commit of a linked p (v->size set from the object). */
+int bks_commit_linked(struct bk_store *s, struct bk_pending *p,
+		      struct bk_version *v);
+/* At open: linked versions whose object has another link get their own
+ * copy (s->unshared counts them). */
+int bks_unshare_linked(struct bk_store *s);
 
 /* committer.c */
 void bks_queue_init(struct bk_store *s);

@@ -28,8 +28,9 @@
  *                 (seen by the instances below only).  A per-file push lock
  *                 (stream context) makes this atomic with respect to other
  *                 writes: writes hold it shared, extensions exclusively.
- *   FSCTLs        FSCTL_LX_COPY_TO_DESCRIPTOR (a raw copy of the file's
- *                 blocks would bypass the transform) is completed with
+ *   FSCTLs        FSCTL_LX_COPY_TO_DESCRIPTOR and FSCTL_LX_LINK_TO_DIRECTORY
+ *                 (a raw copy or link of the file's blocks would bypass the
+ *                 transform) are completed with
  *                 STATUS_INVALID_DEVICE_REQUEST, so the issuer falls back to
  *                 FltReadFile and gets plaintext; FSCTL_SET_ZERO_DATA
  *                 (fallocate PUNCH_HOLE / ZERO_RANGE) and
@@ -405,7 +406,9 @@ sb_pre_fsctl(PFLT_CALLBACK_DATA Data, PCFLT_RELATED_OBJECTS FltObjects,
 	UNREFERENCED_PARAMETER(CompletionContext);
 	switch (code) {
 	case FSCTL_LX_COPY_TO_DESCRIPTOR:
-		/* The issuer falls back to FltReadFile, which we transform. */
+	case FSCTL_LX_LINK_TO_DIRECTORY:
+		/* The issuer falls back to FltReadFile, which we transform
+		 * (a link would keep the raw, encoded bytes). */
 		Data->IoStatus.Status = STATUS_INVALID_DEVICE_REQUEST;
 		break;
 	case FSCTL_SET_ZERO_DATA:

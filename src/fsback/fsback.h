@@ -36,6 +36,10 @@ struct fsb_inode {
 	 * daemon changes the directory underneath, and it resets this when
 	 * it sets or removes system.posix_acl_default. */
 	_Atomic int default_acl;
+	/* Open handles that can write the file (the kernel's and filters'),
+	 * kept by the I/O manager: FSCTL_LX_LINK_TO_DIRECTORY links only a
+	 * file nothing can write. */
+	_Atomic int writers;
 };
 
 struct fsb_fs {

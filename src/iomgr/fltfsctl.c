@@ -5,12 +5,15 @@
  * The back end answers FSCTL_LX_COPY_TO_DESCRIPTOR (a file's content into
  * a descriptor outside the volume, shared blocks when possible): what a
  * backup filter needs to keep a version without reading it through a
- * buffer.
+ * buffer; and FSCTL_LX_LINK_TO_DIRECTORY (a second name for a file about
+ * to be deleted or replaced, outside the volume: its last content kept
+ * without a copy).
  */
 #include "iomgr/fltio.h"
 #include "rtl/rtl.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <linux/fs.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
@@ -76,6 +79,17 @@ static bool fsctl_same(const struct stat *a, const struct stat *b)
 	       a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
 }
 
+static void fsctl_describe(const struct stat *st, LX_COPY_TO_DESCRIPTOR_OUTPUT *out)
+{
+	out->SourceLastAccessTimeNs.QuadPart =
+		(LONGLONG)st->st_atim.tv_sec * 1000000000LL + st->st_atim.tv_nsec;
+	out->SourceLastWriteTimeNs.QuadPart =
+		(LONGLONG)st->st_mtim.tv_sec * 1000000000LL + st->st_mtim.tv_nsec;
+	out->SourceMode = st->st_mode;
+	out->SourceUid = st->st_uid;
+	out->SourceGid = st->st_gid;
+}
+
 #define FSCTL_COPY_TRIES 5
 
 static int fsctl_copy_to_fd(int src, const LX_COPY_TO_DESCRIPTOR_INPUT *in,
@@ -129,14 +143,77 @@ static int fsctl_copy_to_fd(int src, const LX_COPY_TO_DESCRIPTOR_INPUT *in,
 	out->Consistent = tries < FSCTL_COPY_TRIES;
 	if (tries == FSCTL_COPY_TRIES)
 		after = before;
-	out->SourceLastAccessTimeNs.QuadPart =
-		(LONGLONG)after.st_atim.tv_sec * 1000000000LL + after.st_atim.tv_nsec;
-	out->SourceLastWriteTimeNs.QuadPart =
-		(LONGLONG)after.st_mtim.tv_sec * 1000000000LL + after.st_mtim.tv_nsec;
-	out->SourceMode = after.st_mode;
-	out->SourceUid = after.st_uid;
-	out->SourceGid = after.st_gid;
+	fsctl_describe(&after, out);
 	return 0;
+}
+
+/*
+ * FSCTL_LX_LINK_TO_DIRECTORY on inode in: the link is made through
+ * /proc/self/fd (no CAP_DAC_READ_SEARCH needed, unlike AT_EMPTY_PATH),
+ * then checked again: a link or a writer that appeared meanwhile undoes it.
+ */
+static int fsctl_link(struct io_volume *v, struct fsb_inode *in,
+		      const LX_LINK_TO_DIRECTORY_INPUT *lin,
+		      LX_LINK_TO_DIRECTORY_OUTPUT *out)
+{
+	char fdname[16];
+	struct stat st;
+
+	if (fstat(in->fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
+	if (!(lin->Flags & LX_LINK_QUERY)) {
+		if (st.st_nlink != 1 || atomic_load(&in->writers) > 0)
+			return -ETXTBSY;
+		snprintf(fdname, sizeof(fdname), "%d", in->fd);
+		if (linkat(v->fs.proc_fd, fdname, lin->TargetDirectory,
+			   lin->TargetName, AT_SYMLINK_FOLLOW) < 0)
+			return -errno;
+		if (fstat(in->fd, &st) < 0 || st.st_nlink != 2 ||
+		    atomic_load(&in->writers) > 0) {
+			unlinkat(lin->TargetDirectory, lin->TargetName, 0);
+			return -ETXTBSY;
+		}
+	}
+	out->Content.Method = LX_COPY_METHOD_LINK;
+	out->Content.Consistent = TRUE;
+	out->Content.BytesCopied.QuadPart = st.st_size;
+	fsctl_describe(&st, &out->Content);
+	out->NumberOfLinks = (ULONG)st.st_nlink;
+	out->WriteHandles = (ULONG)atomic_load(&in->writers);
+	return 0;
+}
+
+static void fsctl_link_op(struct fio_op *op, struct fm_instance *inst,
+			  PFILE_OBJECT fo, PVOID OutputBuffer,
+			  ULONG OutputBufferLength)
+{
+	PFLT_PARAMETERS p = &op->fm.iopb.Parameters;
+	LX_LINK_TO_DIRECTORY_INPUT in;
+	LX_LINK_TO_DIRECTORY_OUTPUT out = { 0 };
+	int err;
+
+	if (p->FileSystemControl.Buffered.InputBufferLength < sizeof(in) ||
+	    OutputBufferLength < sizeof(out)) {
+		op->fm.data.IoStatus.Status = STATUS_BUFFER_TOO_SMALL;
+		op->fm.data.IoStatus.Information = 0;
+		return;
+	}
+	memcpy(&in, p->FileSystemControl.Buffered.SystemBuffer, sizeof(in));
+	if (!memchr(in.TargetName, 0, sizeof(in.TargetName)) ||
+	    (!(in.Flags & LX_LINK_QUERY) &&
+	     (!in.TargetName[0] || in.TargetName[0] == '/' ||
+	      in.TargetDirectory < 0)) ||
+	    (in.Flags & ~(ULONG)LX_LINK_QUERY))
+		err = -EINVAL;
+	else if (!fo->FsContext)
+		err = -EBADF;
+	else
+		err = fsctl_link(fio_vol(inst), fo->FsContext, &in, &out);
+	if (!err)
+		memcpy(OutputBuffer, &out, sizeof(out));
+	fio_done(op, err, err ? 0 : sizeof(out));
 }
 
 NTSTATUS FLTAPI FltFsControlFile(PFLT_INSTANCE Instance, PFILE_OBJECT FileObject,
@@ -166,7 +243,10 @@ NTSTATUS FLTAPI FltFsControlFile(PFLT_INSTANCE Instance, PFILE_OBJECT FileObject
 	if (fio_pre(&op)) {
 		ULONG code = p->FileSystemControl.Buffered.FsControlCode;
 
-		if (code != FSCTL_LX_COPY_TO_DESCRIPTOR) {
+		if (code == FSCTL_LX_LINK_TO_DIRECTORY) {
+			fsctl_link_op(&op, inst, FileObject, OutputBuffer,
+				      OutputBufferLength);
+		} else if (code != FSCTL_LX_COPY_TO_DESCRIPTOR) {
 			op.fm.data.IoStatus.Status = STATUS_INVALID_DEVICE_REQUEST;
 			op.fm.data.IoStatus.Information = 0;
 		} else if (p->FileSystemControl.Buffered.InputBufferLength <

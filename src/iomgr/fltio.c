@@ -363,6 +363,8 @@ NTSTATUS FLTAPI FltCreateFileEx2(PFLT_FILTER Filter, PFLT_INSTANCE Instance,
 	f->fo.ReadAccess = (flags & O_ACCMODE) != O_WRONLY;
 	f->fo.WriteAccess = (flags & O_ACCMODE) != O_RDONLY;
 	f->handle_open = true;
+	if (f->fo.WriteAccess && f->inode)
+		atomic_fetch_add(&f->inode->writers, 1);
 	f->issuer = inst;
 	fm_object_get(&inst->obj);
 	f->fo.FileObjectExtension = NULL;
@@ -454,6 +456,8 @@ NTSTATUS FLTAPI FltClose(HANDLE FileHandle)
 	if (!f || !f->issuer || !f->handle_open)
 		return STATUS_INVALID_HANDLE;
 	f->handle_open = false;
+	if (f->fo.WriteAccess && f->inode)
+		atomic_fetch_sub(&f->inode->writers, 1);
 	fio_begin(&op, f->issuer, IRP_MJ_CLEANUP, 0, &f->fo);
 	if (fio_pre(&op))
 		fio_done(&op, 0, 0);

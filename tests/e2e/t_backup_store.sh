@@ -198,7 +198,7 @@ if ((xfs_ok)); then
 	ab restore "$XV/big.bin" --version 1
 	check_eq "XFS: in-place restore of the 32 MiB file" 0 "$RC"
 	check_eq "... byte-exact (sha256)" "$(sha "$T/big.orig")" "$(sha "$XV/big.bin")"
-	check_eq "... itself versioned by a clone (replace)" "clone replace" \
+	check_eq "... the content it replaced kept by a link (replace)" "link replace" \
 		"$(field "$XV/big.bin" 2 method) $(field "$XV/big.bin" 2 reason)"
 	stop_daemon
 	check_store "XFS: the store is consistent" "$XFS/store/xvol"

@@ -44,6 +44,8 @@ static const char *ab_method_name(uint32_t method)
 		return "clone";
 	case BK_METHOD_COPY:
 		return "copy";
+	case BK_METHOD_LINK:
+		return "link";
 	}
 	return "unknown";
 }

@@ -980,17 +980,20 @@ typedef struct _LX_COPY_TO_DESCRIPTOR_OUTPUT {
  * Altitude: gives the file on the volume a second name outside it, in a
  * directory the filter opened (a backup store keeping the content of a
  * file about to be deleted or replaced, without copying a byte).  Made
- * only when the file is a regular file with one link and no handle open
- * for writing it (a later write through such a handle would change the
- * content under the new name): else STATUS_SHARING_VIOLATION, and
+ * only when the file is a regular file with one link, no handle open for
+ * writing it and no program's open of any kind (a later write through such
+ * a handle, or through a read-only descriptor reopened by /proc/PID/fd,
+ * would change the content under the new name): else
+ * STATUS_SHARING_VIOLATION, and
  * STATUS_NOT_SAME_DEVICE when the directory is on another file system.
  * TargetName is relative to TargetDirectory ("xx/name" allowed), must not
  * exist, and is NUL-terminated.  With LX_LINK_QUERY nothing is linked: the
  * output describes the file as it is now (the issuer checks, after the
  * change, that the file went and nothing can write the content).  Output:
  * Content as FSCTL_LX_COPY_TO_DESCRIPTOR's with Method LX_COPY_METHOD_LINK
- * (BytesCopied: the file's size), the link count after the call, and the
- * handles open for writing.  A lower filter that changes data completes
+ * (BytesCopied: the file's size), the link count after the call, the
+ * handles open for writing, and the programs' opens (any access; filters'
+ * handles not counted).  A lower filter that changes data completes
  * it with STATUS_INVALID_DEVICE_REQUEST, as the copy.
  */
 #define FSCTL_LX_LINK_TO_DIRECTORY \
@@ -1007,6 +1010,8 @@ typedef struct _LX_LINK_TO_DIRECTORY_OUTPUT {
 	LX_COPY_TO_DESCRIPTOR_OUTPUT Content;
 	ULONG NumberOfLinks;
 	ULONG WriteHandles;
+	ULONG OpenHandles;
+	ULONG Reserved;
 } LX_LINK_TO_DIRECTORY_OUTPUT, *PLX_LINK_TO_DIRECTORY_OUTPUT;
 
 /* ==== Pended operations (docs/pending.md) ================================= */

@@ -685,7 +685,7 @@ static NTSTATUS bk_keep_named(struct bk_volume *v, PFLT_INSTANCE Instance,
 }
 
 /* After the change a linked version was kept for: the file must have gone
- * (the store's name is its only one) and nothing may write it any more;
+ * (the store's name is its only one) and no program may hold it open;
  * otherwise the version is withdrawn (the change did not happen) or given
  * its own copy.  Frees l. */
 static void bk_confirm_link(struct bk_linked *l)
@@ -707,8 +707,10 @@ static void bk_confirm_link(struct bk_linked *l)
 			atomic_fetch_sub(&bk.stats.kept_bytes, l->size);
 			err = 0;
 		}
-	} else if (!NT_SUCCESS(st) || lo.WriteHandles) {
-		/* Unknown, or a handle opened meanwhile can still write it. */
+	} else if (!NT_SUCCESS(st) || lo.WriteHandles || lo.OpenHandles) {
+		/* Unknown, or a program opened it meanwhile: its descriptor,
+		 * even a read-only one, could write the file (reopened through
+		 * /proc/PID/fd). */
 		err = bk_store_unshare(l->v->store, l->object, l->size);
 		if (!err)
 			atomic_fetch_add(&bk.stats.unshared, 1);

@@ -36,10 +36,12 @@ struct fsb_inode {
 	 * daemon changes the directory underneath, and it resets this when
 	 * it sets or removes system.posix_acl_default. */
 	_Atomic int default_acl;
-	/* Open handles that can write the file (the kernel's and filters'),
-	 * kept by the I/O manager: FSCTL_LX_LINK_TO_DIRECTORY links only a
-	 * file nothing can write. */
+	/* Kept by the I/O manager: handles that can write the file (the
+	 * kernel's and filters'), and the kernel's opens of any access (a
+	 * program's descriptor, which /proc/PID/fd can reopen for writing).
+	 * FSCTL_LX_LINK_TO_DIRECTORY links only a file with neither. */
 	_Atomic int writers;
+	_Atomic int opens;
 };
 
 struct fsb_fs {

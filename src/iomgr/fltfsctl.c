@@ -150,7 +150,8 @@ static int fsctl_copy_to_fd(int src, const LX_COPY_TO_DESCRIPTOR_INPUT *in,
 /*
  * FSCTL_LX_LINK_TO_DIRECTORY on inode in: the link is made through
  * /proc/self/fd (no CAP_DAC_READ_SEARCH needed, unlike AT_EMPTY_PATH),
- * then checked again: a link or a writer that appeared meanwhile undoes it.
+ * then checked again: a link, a writer or an open that appeared meanwhile
+ * undoes it.
  */
 static int fsctl_link(struct io_volume *v, struct fsb_inode *in,
 		      const LX_LINK_TO_DIRECTORY_INPUT *lin,
@@ -164,14 +165,15 @@ static int fsctl_link(struct io_volume *v, struct fsb_inode *in,
 	if (!S_ISREG(st.st_mode))
 		return -EINVAL;
 	if (!(lin->Flags & LX_LINK_QUERY)) {
-		if (st.st_nlink != 1 || atomic_load(&in->writers) > 0)
+		if (st.st_nlink != 1 || atomic_load(&in->writers) > 0 ||
+		    atomic_load(&in->opens) > 0)
 			return -ETXTBSY;
 		snprintf(fdname, sizeof(fdname), "%d", in->fd);
 		if (linkat(v->fs.proc_fd, fdname, lin->TargetDirectory,
 			   lin->TargetName, AT_SYMLINK_FOLLOW) < 0)
 			return -errno;
 		if (fstat(in->fd, &st) < 0 || st.st_nlink != 2 ||
-		    atomic_load(&in->writers) > 0) {
+		    atomic_load(&in->writers) > 0 || atomic_load(&in->opens) > 0) {
 			unlinkat(lin->TargetDirectory, lin->TargetName, 0);
 			return -ETXTBSY;
 		}
@@ -182,6 +184,7 @@ static int fsctl_link(struct io_volume *v, struct fsb_inode *in,
 	fsctl_describe(&st, &out->Content);
 	out->NumberOfLinks = (ULONG)st.st_nlink;
 	out->WriteHandles = (ULONG)atomic_load(&in->writers);
+	out->OpenHandles = (ULONG)atomic_load(&in->opens);
 	return 0;
 }
 

@@ -214,16 +214,22 @@ void io_file_opened(struct io_volume *v, struct io_file *f)
 	v->files = f;
 	f->on_list = true;
 	pthread_mutex_unlock(&v->files_lock);
-	if (f->fo.WriteAccess && f->inode)
-		atomic_fetch_add(&f->inode->writers, 1);
+	if (f->inode) {
+		atomic_fetch_add(&f->inode->opens, 1);
+		if (f->fo.WriteAccess)
+			atomic_fetch_add(&f->inode->writers, 1);
+	}
 }
 
 void io_file_released(struct io_volume *v, struct io_file *f)
 {
 	pthread_mutex_lock(&v->files_lock);
 	if (f->on_list) {
-		if (f->fo.WriteAccess && f->inode)
-			atomic_fetch_sub(&f->inode->writers, 1);
+		if (f->inode) {
+			atomic_fetch_sub(&f->inode->opens, 1);
+			if (f->fo.WriteAccess)
+				atomic_fetch_sub(&f->inode->writers, 1);
+		}
 		if (f->open_prev)
 			f->open_prev->open_next = f->open_next;
 		else

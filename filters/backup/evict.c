@@ -117,21 +117,25 @@ static void finish(struct bk_store *s, struct victims *vs, uint64_t *evicted,
 	free(vs->v);
 }
 
-int bk_store_delete(struct bk_store *s, int64_t id)
+/* Deletes the one version that victim statement id selects with ?1 =
+ * object if given, else ?1 = rowid; -ENOENT if none. */
+static int delete_one(struct bk_store *s, enum bks_stmt id, int64_t rowid,
+		      const char *object)
 {
 	struct victims vs = { 0 };
 	sqlite3_stmt *st;
 	int err;
 
-	if (!s)
-		return -EINVAL;
 	bks_settle(s);
 	pthread_mutex_lock(&s->lock);
 	err = bks_exec(s, BKS_BEGIN);
 	if (!err) {
-		st = bks_stmt(s, BKS_VICTIM_ID, &err);
+		st = bks_stmt(s, id, &err);
 		if (st) {
-			sqlite3_bind_int64(st, 1, id);
+			if (object)
+				sqlite3_bind_text(st, 1, object, -1, SQLITE_TRANSIENT);
+			else
+				sqlite3_bind_int64(st, 1, rowid);
 			err = take(s, st, &vs, 0);
 		}
 		if (!err && !vs.n)
@@ -143,29 +147,20 @@ int bk_store_delete(struct bk_store *s, int64_t id)
 	return err;
 }
 
+int bk_store_delete(struct bk_store *s, int64_t id)
+{
+	if (!s)
+		return -EINVAL;
+	return delete_one(s, BKS_VICTIM_ID, id, NULL);
+}
+
 int bk_store_withdraw(struct bk_store *s, const char *object)
 {
-	struct victims vs = { 0 };
-	sqlite3_stmt *st;
 	int err;
 
 	if (!s || !object || !bks_object_valid(object))
 		return -EINVAL;
-	bks_settle(s);
-	pthread_mutex_lock(&s->lock);
-	err = bks_exec(s, BKS_BEGIN);
-	if (!err) {
-		st = bks_stmt(s, BKS_VICTIM_OBJECT, &err);
-		if (st) {
-			sqlite3_bind_text(st, 1, object, -1, SQLITE_TRANSIENT);
-			err = take(s, st, &vs, 0);
-		}
-		if (!err && !vs.n)
-			err = -ENOENT;
-		err = settle(s, &vs, err);
-	}
-	pthread_mutex_unlock(&s->lock);
-	finish(s, &vs, NULL, NULL);
+	err = delete_one(s, BKS_VICTIM_OBJECT, 0, object);
 	/* Without a row (its commit failed, or it was evicted) the name is
 	 * unique to it all the same. */
 	if (err == -ENOENT)

@@ -20,12 +20,7 @@ STORE=$T/store
 SV=$STORE/vol
 SAVE=$T/save
 mkdir -m 755 "$SAVE"
-FSTYPE=$(findmnt -n -o FSTYPE -T "$T")
-# What auto picks on the store's file system: copies on ext4 (no reflink).
-case $FSTYPE in
-ext4 | ext3 | tmpfs) METHOD=copy ;;
-*) METHOD= ;;
-esac
+METHOD=$AUTO_METHOD
 
 # keep REL TAG: a copy of $VOL/REL outside the volume, $SAVE/<REL>.<TAG>.
 keep() {

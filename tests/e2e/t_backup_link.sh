@@ -29,12 +29,7 @@ STORE=$T/store
 SV=$STORE/vol
 SAVE=$T/save
 mkdir -m 755 "$SAVE"
-FSTYPE=$(findmnt -n -o FSTYPE -T "$T")
-# What a copy is on the test's file system: bytes on ext4 (no reflink).
-case $FSTYPE in
-ext4 | ext3 | tmpfs) COPYM=copy ;;
-*) COPYM= ;;
-esac
+COPYM=$AUTO_METHOD
 
 # save FILE: a copy of FILE (mode, times) in $SAVE, printed.
 save() {
@@ -473,15 +468,8 @@ check_eq "swapbuffers: unload: 1 copied, 0 linked" \
 
 # ==== 7: an XFS reflink image ==============================================================
 XFS=$T/xfs
-mkdir "$XFS"
 xfs_ok=0
-if ! truncate -s 512M "$T/xfs.img" || ! mkfs.xfs -q -m reflink=1 "$T/xfs.img" >"$T/mkfs.out" 2>&1; then
-	pass "XFS part SKIPPED: cannot make an XFS image ($(tail -n 1 "$T/mkfs.out"))"
-elif ! mount -o loop "$T/xfs.img" "$XFS" >"$T/mount.out" 2>&1; then
-	pass "XFS part SKIPPED: no loop device ($(tail -n 1 "$T/mount.out"))"
-else
-	xfs_ok=1
-fi
+xfs_image "$XFS" "XFS part" && xfs_ok=1
 if ((xfs_ok)); then
 	XV=$XFS/vol
 	XS=$XFS/store/xvol

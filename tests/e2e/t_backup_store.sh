@@ -158,15 +158,8 @@ check_store "deny: the store is consistent" "$T/store-deny/vol"
 
 # ---- reflinks on XFS ---------------------------------------------------------------------------
 XFS=$T/xfs
-mkdir "$XFS"
 xfs_ok=0
-if ! truncate -s 512M "$T/xfs.img" || ! mkfs.xfs -q -m reflink=1 "$T/xfs.img" >"$T/mkfs.out" 2>&1; then
-	pass "XFS reflink part SKIPPED: cannot make an XFS image ($(tail -n 1 "$T/mkfs.out"))"
-elif ! mount -o loop "$T/xfs.img" "$XFS" >"$T/mount.out" 2>&1; then
-	pass "XFS reflink part SKIPPED: no loop device ($(tail -n 1 "$T/mount.out"))"
-else
-	xfs_ok=1
-fi
+xfs_image "$XFS" "XFS reflink part" && xfs_ok=1
 if ((xfs_ok)); then
 	XV=$XFS/vol
 	mkdir -m 755 "$XV"

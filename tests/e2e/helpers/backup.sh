@@ -27,6 +27,14 @@ AB=(env LD_LIBRARY_PATH="$T/bin" ALTITUDE_RUNTIME_DIR="$RUN" "$T/bin/altbackup")
 export GIT_CONFIG_NOSYSTEM=1 GIT_AUTHOR_NAME=Altitude GIT_AUTHOR_EMAIL=e2e@altitude \
 	GIT_COMMITTER_NAME=Altitude GIT_COMMITTER_EMAIL=e2e@altitude
 
+# What StoreMethod=auto makes of a version of written content with the
+# store on the test's file system: copy where it cannot reflink (ext4,
+# tmpfs); empty where the first version tells (XFS, Btrfs).
+case $(findmnt -n -o FSTYPE -T "$T") in
+ext4 | ext3 | tmpfs) AUTO_METHOD=copy ;;
+*) AUTO_METHOD= ;;
+esac
+
 # ab ARG...: altbackup as root.  OUT = stdout, ERR = stderr, RC = status.
 ab() {
 	OUT=$("${AB[@]}" "$@" 2>"$T/ab.err")
@@ -170,4 +178,20 @@ all_at_once() {
 	done
 	for p in "${pids[@]}"; do wait "$p" || rc=1; done
 	return "$rc"
+}
+
+# xfs_image DIR LABEL: a 512 MiB XFS with reflink (loop device) mounted on
+# DIR; 0 when mounted, else 1 after a PASS line saying why LABEL is skipped
+# (no mkfs.xfs, no loop device).
+xfs_image() {
+	local dir=$1 label=$2 img=$T/xfs-$RANDOM.img
+	mkdir -p "$dir"
+	if ! truncate -s 512M "$img" || ! mkfs.xfs -q -m reflink=1 "$img" >"$T/mkfs.out" 2>&1; then
+		pass "$label SKIPPED: cannot make an XFS image ($(tail -n 1 "$T/mkfs.out"))"
+		return 1
+	fi
+	if ! mount -o loop "$img" "$dir" >"$T/mount.out" 2>&1; then
+		pass "$label SKIPPED: no loop device ($(tail -n 1 "$T/mount.out"))"
+		return 1
+	fi
 }

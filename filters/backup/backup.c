@@ -466,8 +466,7 @@ static NTSTATUS bk_copy(PFLT_INSTANCE Instance, PFILE_OBJECT fo, int fd,
  * handle the filter opened, which stays open until then.
  */
 struct bk_linked {
-	struct bk_volume *v; /* referenced */
-	PFLT_INSTANCE instance;
+	struct bk_volume *v; /* the pre-operation's reference */
 	HANDLE h;
 	PFILE_OBJECT fo;
 	char object[BK_OBJECT_MAX];
@@ -649,31 +648,28 @@ static NTSTATUS bk_keep(struct bk_volume *v, PFLT_INSTANCE Instance,
 	return STATUS_SUCCESS;
 }
 
-/* Keeps the last content of the file named rel, which is about to be
- * deleted or replaced, opened below the filter.  When it was linked into
- * the store, *linked gets what bk_post_set_information confirms (the
- * handle stays open until then). */
+/* Keeps the version of the file named rel, opened below the filter.  With
+ * linked (a delete or a replacement: only the last link's content is kept)
+ * the file may be linked into the store; *linked then gets what
+ * bk_post_set_information confirms (the handle stays open until then). */
 static NTSTATUS bk_keep_named(struct bk_volume *v, PFLT_INSTANCE Instance,
 			      const char *rel, uint32_t reason,
 			      PFLT_CALLBACK_DATA Data, struct bk_linked **linked)
 {
-	struct bk_linked *l;
+	struct bk_linked *l = NULL;
 	struct bk_open o;
 	NTSTATUS st;
 
-	*linked = NULL;
+	if (linked)
+		*linked = NULL;
 	if (!bk_wanted(rel))
 		return STATUS_SUCCESS;
 	if (!NT_SUCCESS(bk_open_rel(v, rel, FILE_GENERIC_READ, &o)))
 		return STATUS_SUCCESS; /* nothing there (or not readable) */
-	l = calloc(1, sizeof(*l));
-	st = bk_keep(v, Instance, o.fo, rel, reason, Data, true, NULL, l);
+	if (linked)
+		l = calloc(1, sizeof(*l));
+	st = bk_keep(v, Instance, o.fo, rel, reason, Data, linked != NULL, NULL, l);
 	if (l && l->object[0]) {
-		pthread_mutex_lock(&bk.lock);
-		v->refs++;
-		pthread_mutex_unlock(&bk.lock);
-		l->v = v;
-		l->instance = Instance;
 		l->h = o.h;
 		l->fo = o.fo;
 		*linked = l;
@@ -688,7 +684,7 @@ static NTSTATUS bk_keep_named(struct bk_volume *v, PFLT_INSTANCE Instance,
  * (the store's name is its only one) and no program may hold it open;
  * otherwise the version is withdrawn (the change did not happen) or given
  * its own copy.  Frees l. */
-static void bk_confirm_link(struct bk_linked *l)
+static void bk_confirm_link(struct bk_linked *l, PFLT_INSTANCE Instance)
 {
 	LX_LINK_TO_DIRECTORY_INPUT in = { .TargetDirectory = -1,
 					  .Flags = LX_LINK_QUERY };
@@ -697,7 +693,7 @@ static void bk_confirm_link(struct bk_linked *l)
 	NTSTATUS st;
 	int err = 0;
 
-	st = FltFsControlFile(l->instance, l->fo, FSCTL_LX_LINK_TO_DIRECTORY, &in,
+	st = FltFsControlFile(Instance, l->fo, FSCTL_LX_LINK_TO_DIRECTORY, &in,
 			      sizeof(in), &lo, sizeof(lo), NULL);
 	if (NT_SUCCESS(st) && lo.NumberOfLinks > 1) {
 		err = bk_store_withdraw(l->v->store, l->object);
@@ -755,15 +751,9 @@ bk_pre_create(PFLT_CALLBACK_DATA Data, PCFLT_RELATED_OBJECTS FltObjects,
 		return FLT_PREOP_SUCCESS_NO_CALLBACK;
 	v = bk_volume_of(FltObjects->Instance);
 	rel = malloc(BK_PATH_MAX);
-	if (v && rel && bk_data_path(Data, rel, BK_PATH_MAX) && bk_wanted(rel)) {
-		struct bk_open o;
-
-		if (NT_SUCCESS(bk_open_rel(v, rel, FILE_GENERIC_READ, &o))) {
-			st = bk_keep(v, FltObjects->Instance, o.fo, rel,
-				     BK_REASON_TRUNCATE, Data, false, NULL, NULL);
-			bk_close(&o);
-		}
-	}
+	if (v && rel && bk_data_path(Data, rel, BK_PATH_MAX))
+		st = bk_keep_named(v, FltObjects->Instance, rel,
+				   BK_REASON_TRUNCATE, Data, NULL);
 	free(rel);
 	bk_volume_put(v);
 	if (st == STATUS_DISK_FULL)
@@ -926,11 +916,12 @@ bk_pre_set_information(PFLT_CALLBACK_DATA Data, PCFLT_RELATED_OBJECTS FltObjects
 		break;
 	}
 	free(rel);
-	bk_volume_put(v);
 	if (linked) {
+		linked->v = v; /* the reference goes with it */
 		*CompletionContext = linked;
 		return FLT_PREOP_SUCCESS_WITH_CALLBACK;
 	}
+	bk_volume_put(v);
 	if (st == STATUS_DISK_FULL)
 		return bk_deny(Data, st);
 	return FLT_PREOP_SUCCESS_NO_CALLBACK;
@@ -944,10 +935,9 @@ bk_post_set_information(PFLT_CALLBACK_DATA Data, PCFLT_RELATED_OBJECTS FltObject
 			PVOID CompletionContext, FLT_POST_OPERATION_FLAGS Flags)
 {
 	UNREFERENCED_PARAMETER(Data);
-	UNREFERENCED_PARAMETER(FltObjects);
 	UNREFERENCED_PARAMETER(Flags);
 	if (CompletionContext)
-		bk_confirm_link(CompletionContext);
+		bk_confirm_link(CompletionContext, FltObjects->Instance);
 	return FLT_POSTOP_FINISHED_PROCESSING;
 }
 

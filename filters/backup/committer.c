@@ -50,7 +50,6 @@
  * tests/e2e/helpers/backup_fsck.py): it does not change silently. */
 _Static_assert(sizeof(struct bkj_rec) == 176, "journal record layout");
 
-
 #define BKJ_CRC_FROM offsetof(struct bkj_rec, path_len)
 
 static int64_t mono_ns(void)

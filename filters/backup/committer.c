@@ -9,9 +9,10 @@
  * store's committer thread does the rest in batches: inserts the batch's
  * rows in one transaction, calls the commit hook (the filter's limits),
  * and empties journal files whose versions all have rows.  With FLUSH it
- * makes the rows durable with one syncfs of the store's file system at
- * least once a second, and only then empties the journal; bk_store_flush
- * makes captures durable at once, in the caller.
+ * makes the rows durable at least once a second (bks_sync: the objects
+ * named since, their directories, the catalog's WAL; sync.c), and only
+ * then empties the journal; bk_store_flush makes captures durable at
+ * once, in the caller.
  *
  * Crash safety.  Killing the process at any moment loses nothing: the page
  * cache keeps the files and the journal, and bks_journal_replay, at the
@@ -156,6 +157,7 @@ void bks_queue_init(struct bk_store *s)
 	pthread_cond_init(&s->q_done, NULL);
 	s->q_tail = &s->q_head;
 	s->j[0].fd = s->j[1].fd = -1;
+	pthread_mutex_init(&s->sync_lock, NULL);
 }
 
 void bks_journal_close(struct bk_store *s)
@@ -170,6 +172,8 @@ void bks_queue_destroy(struct bk_store *s)
 	pthread_mutex_destroy(&s->q_lock);
 	pthread_cond_destroy(&s->q_cond);
 	pthread_cond_destroy(&s->q_done);
+	pthread_mutex_destroy(&s->sync_lock);
+	bks_dirty_free(s);
 }
 
 /* ---- Replay at open ---------------------------------------------------------------- */
@@ -389,12 +393,19 @@ static void commit_batch(struct bk_store *s, struct bks_item *list)
 	}
 }
 
-/* Locked.  Whether FLUSH wants its periodic sync now: rows committed
- * since the last one, and a second gone (or the store closing). */
-static bool sync_due(struct bk_store *s)
+/* Locked.  Whether FLUSH has anything to sync: rows committed or objects
+ * named since the last sync. */
+static bool sync_wanted(struct bk_store *s)
 {
 	return s->durability == BK_DURABLE_FLUSH &&
-	       s->q_rows_synced < s->q_committed &&
+	       (s->q_rows_synced < s->q_committed || bks_dirty_pending_locked(s));
+}
+
+/* Locked.  Whether FLUSH wants its periodic sync now: something to sync,
+ * and a second gone (or the store closing). */
+static bool sync_due(struct bk_store *s)
+{
+	return sync_wanted(s) &&
 	       (s->q_stop || mono_ns() - s->q_last_sync_ns >= BKS_SYNC_EVERY_NS);
 }
 
@@ -422,37 +433,45 @@ static void journal_release(struct bk_store *s, uint64_t done)
 			s->j[i].len = 0;
 }
 
+/* Locked.  A bks_sync that covered captured and rows succeeded. */
+static void synced(struct bk_store *s, uint64_t captured, uint64_t rows)
+{
+	if (s->q_synced < captured)
+		s->q_synced = captured;
+	if (s->q_rows_synced < rows) {
+		s->q_rows_synced = rows;
+		journal_release(s, rows);
+	}
+}
+
 static void *committer_main(void *arg)
 {
 	struct bk_store *s = arg;
 	struct bks_item *batch, *next;
-	uint64_t n, target;
-	bool ok;
+	uint64_t n, captured, rows;
+	int err;
 
 	pthread_setname_np(pthread_self(), "bk-commit"); /* top -H, perf */
 
 	pthread_mutex_lock(&s->q_lock);
 	for (;;) {
 		if (sync_due(s)) {
-			target = s->q_committed;
 			pthread_mutex_unlock(&s->q_lock);
 			/* One sync for everything committed: contents, the
 			 * objects/ directories and the catalog's WAL.  If it
 			 * fails the journal stays, and the sync is tried again
 			 * a second later (at close: given up; the next open
 			 * completes what the journal records). */
-			ok = syncfs(s->dirfd) == 0;
+			err = bks_sync(s, &captured, &rows);
 			pthread_mutex_lock(&s->q_lock);
 			s->q_last_sync_ns = mono_ns();
-			if (!ok) {
-				if (s->q_stop)
-					s->q_rows_synced = target;
-				continue;
+			if (err && s->q_stop) {
+				s->q_rows_synced = s->q_committed;
+				s->d_n = 0;
+				s->d_all = false;
+			} else if (!err) {
+				synced(s, captured, rows);
 			}
-			s->q_rows_synced = target;
-			if (s->q_synced < target)
-				s->q_synced = target;
-			journal_release(s, target);
 			continue;
 		}
 		if (s->q_head && !s->q_stop && !s->q_hurry &&
@@ -483,8 +502,7 @@ static void *committer_main(void *arg)
 		}
 		if (s->q_stop)
 			break;
-		if (s->durability == BK_DURABLE_FLUSH &&
-		    s->q_rows_synced < s->q_committed)
+		if (sync_wanted(s))
 			timed_wait(s, s->q_last_sync_ns + BKS_SYNC_EVERY_NS);
 		else
 			pthread_cond_wait(&s->q_cond, &s->q_lock);
@@ -540,6 +558,7 @@ int bks_defer(struct bk_store *s, struct bk_pending *p, struct bk_version *v)
 	}
 	jf->len += len;
 	jf->last = s->q_queued + 1;
+	bks_dirty_locked(s, v->object);
 	if (!s->q_head) {
 		s->q_first_ns = mono_ns();
 		s->q_n = 0;
@@ -585,35 +604,34 @@ void bks_settle(struct bk_store *s)
 
 /*
  * FLUSH: what was captured before the call is made durable by the caller
- * itself, whether or not the committer has got to it: one syncfs covers
- * the content files (in tmp/ or already in objects/) and the journal, and
- * a captured version whose content and record are on the disk is
- * completed by the next open if its row is lost.  The committer keeps the
- * journal until its own sync has made the rows durable.
+ * itself, whether or not the committer has got to it: bks_sync covers the
+ * content files and the journal (a captured version whose content and
+ * record are on the disk is completed by the next open if its row is
+ * lost), and the rows committed so far, whose journal may then go.
  */
 int bk_store_flush(struct bk_store *s)
 {
-	uint64_t target;
+	uint64_t captured, rows;
 	bool done;
-	int err = 0;
+	int err;
 
 	if (!s)
 		return -EINVAL;
 	if (s->durability != BK_DURABLE_FLUSH)
 		return 0;
 	pthread_mutex_lock(&s->q_lock);
-	target = s->q_queued;
-	done = s->q_synced >= target;
+	done = s->q_synced >= s->q_queued && !bks_dirty_pending_locked(s);
 	pthread_mutex_unlock(&s->q_lock);
 	if (done)
 		return 0;
-	if (syncfs(s->dirfd) < 0)
-		err = -errno;
+	err = bks_sync(s, &captured, &rows);
+	if (err)
+		return err;
 	pthread_mutex_lock(&s->q_lock);
-	if (!err && s->q_synced < target)
-		s->q_synced = target;
+	synced(s, captured, rows);
+	s->q_last_sync_ns = mono_ns(); /* the periodic one can wait */
 	pthread_mutex_unlock(&s->q_lock);
-	return err ? err : 1;
+	return 1;
 }
 
 void bks_queue_stop(struct bk_store *s)

@@ -147,6 +147,7 @@ int bk_store_unshare(struct bk_store *s, const char *object, uint64_t size)
 	sub[2] = '\0';
 	if (s->durability == BK_DURABLE_POWER)
 		return bks_fsync_dir_at(s->objfd, sub);
+	bks_dirty(s, object); /* FLUSH: the copy, at the next sync */
 	return 0;
 }
 

@@ -8,6 +8,8 @@
  *              deleted or replaced: commit, unshare, the check at open
  *   committer.c  versions committed off the caller's thread: the queue,
  *              the committer thread, the journal and its replay at open
+ *   sync.c     what FLUSH syncs: the objects named since the last sync,
+ *              their directories, the journal, the catalog's WAL
  *   catalog.c  SQLite: schema and migrations, statements, row mapping,
  *              the read queries (get, list, list_deleted, usage)
  *   recover.c  what bk_store_open removes: tmp/ leftovers, objects without
@@ -152,6 +154,15 @@ struct bk_store {
 		uint64_t last; /* q_queued after its last record */
 	} j[2];
 	unsigned j_active;
+	/* sync.c (FLUSH): the objects named since the last sync and the
+	 * objects/xx directories they are in (bit xx of d_dirs), under
+	 * q_lock; d_all: one could not be remembered, or a sync failed, so
+	 * the next sync is a syncfs.  sync_lock: one sync at a time. */
+	char (*d_obj)[BKS_OBJECT_LEN + 1];
+	size_t d_n, d_cap;
+	uint8_t d_dirs[32];
+	bool d_all;
+	pthread_mutex_t sync_lock;
 };
 
 /* catalog.c */
@@ -189,6 +200,19 @@ int bks_commit_linked(struct bk_store *s, struct bk_pending *p,
 /* At open: linked versions whose object has another link get their own
  * copy (s->unshared counts them). */
 int bks_unshare_linked(struct bk_store *s);
+
+/* sync.c */
+/* Remembers object for the next sync (FLUSH; otherwise nothing).  The
+ * _locked form with s->q_lock held. */
+void bks_dirty_locked(struct bk_store *s, const char *object);
+void bks_dirty(struct bk_store *s, const char *object);
+/* Locked.  Whether anything waits for a sync. */
+bool bks_dirty_pending_locked(const struct bk_store *s);
+void bks_dirty_free(struct bk_store *s);
+/* Makes durable every object remembered before the call, the journal and
+ * the catalog's rows: *captured and *rows get q_queued and q_committed as
+ * they were when it started (what it covers).  0 or -errno. */
+int bks_sync(struct bk_store *s, uint64_t *captured, uint64_t *rows);
 
 /* committer.c */
 void bks_queue_init(struct bk_store *s);

@@ -1,0 +1,196 @@
+/*
+ * sync.c - what Durability=flush makes durable, and nothing more.
+ *
+ * The store usually shares its file system with the volume it keeps
+ * versions of.  A syncfs of that file system would also write back
+ * everything the volume's programs wrote and never asked to be synced (an
+ * untar's files, a build's objects), and they would wait for it.  So the
+ * store remembers the objects it named since its last sync (bks_dirty:
+ * every captured version, every copy bk_store_unshare made) and the
+ * objects/xx directories they are in, and a sync (bks_sync) writes only
+ * those:
+ *
+ *   1. each object's data (the writeback of a batch is started before
+ *      waiting for any of it, so the disk sees the batch together);
+ *   2. each objects/xx directory that gained a name;
+ *   3. the journal files (versions captured but not committed yet);
+ *   4. the catalog's WAL (rows committed: synchronous=NORMAL does not
+ *      sync a commit; a checkpoint syncs what it moves) and the store
+ *      directory.
+ *
+ * Objects before the rows that name them, as the POWER commit orders them.
+ * An object removed since it was named (evicted, or its version failed)
+ * is skipped.  When a name could not be remembered (no memory) or a sync
+ * failed, the next sync is a syncfs of the store's file system, which
+ * covers whatever was lost.
+ *
+ * One sync runs at a time (sync_lock): a sync that returns has made
+ * durable everything named before it started, including what a sync still
+ * running for another thread had taken.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "store_int.h"
+
+/* Objects whose writeback is started together before the waits. */
+#define BKS_SYNC_BATCH 128
+
+void bks_dirty_locked(struct bk_store *s, const char *object)
+{
+	unsigned dir;
+
+	if (s->durability != BK_DURABLE_FLUSH)
+		return;
+	if (s->d_n == s->d_cap) {
+		size_t cap = s->d_cap ? 2 * s->d_cap : 256;
+		void *nl = realloc(s->d_obj, cap * sizeof(*s->d_obj));
+
+		if (!nl) {
+			s->d_all = true;
+			return;
+		}
+		s->d_obj = nl;
+		s->d_cap = cap;
+	}
+	snprintf(s->d_obj[s->d_n++], sizeof(*s->d_obj), "%s", object);
+	if (sscanf(object, "%2x", &dir) == 1 && dir < 256)
+		s->d_dirs[dir / 8] |= (uint8_t)(1u << (dir % 8));
+	else
+		s->d_all = true; /* not an object name: cannot happen */
+}
+
+void bks_dirty(struct bk_store *s, const char *object)
+{
+	pthread_mutex_lock(&s->q_lock);
+	bks_dirty_locked(s, object);
+	pthread_mutex_unlock(&s->q_lock);
+}
+
+bool bks_dirty_pending_locked(const struct bk_store *s)
+{
+	return s->d_n || s->d_all;
+}
+
+void bks_dirty_free(struct bk_store *s)
+{
+	free(s->d_obj);
+	s->d_obj = NULL;
+	s->d_n = s->d_cap = 0;
+}
+
+/* fdatasync of n objects, each batch's writeback started first. */
+static int sync_objects(struct bk_store *s, char (*obj)[BKS_OBJECT_LEN + 1],
+			size_t n)
+{
+	int fds[BKS_SYNC_BATCH], err = 0;
+
+	for (size_t i = 0; i < n; i += BKS_SYNC_BATCH) {
+		size_t m = n - i < BKS_SYNC_BATCH ? n - i : BKS_SYNC_BATCH;
+
+		for (size_t k = 0; k < m; k++) {
+			fds[k] = openat(s->objfd, obj[i + k],
+					O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+			if (fds[k] < 0) {
+				if (errno != ENOENT && !err)
+					err = -errno;
+				continue;
+			}
+			/* Only a hint: fdatasync below is the guarantee. */
+			(void)sync_file_range(fds[k], 0, 0, SYNC_FILE_RANGE_WRITE);
+		}
+		for (size_t k = 0; k < m; k++) {
+			if (fds[k] < 0)
+				continue;
+			if (fdatasync(fds[k]) < 0 && !err)
+				err = -errno;
+			close(fds[k]);
+		}
+	}
+	return err;
+}
+
+static int sync_dirs(struct bk_store *s, const uint8_t dirs[32])
+{
+	char sub[3];
+	int err = 0, r;
+
+	for (unsigned d = 0; d < 256; d++) {
+		if (!(dirs[d / 8] & (1u << (d % 8))))
+			continue;
+		snprintf(sub, sizeof(sub), "%02x", d);
+		r = bks_fsync_dir_at(s->objfd, sub);
+		if (r && r != -ENOENT && !err)
+			err = r;
+	}
+	return err;
+}
+
+/* The journal files, the catalog's WAL, the store directory. */
+static int sync_catalog(struct bk_store *s)
+{
+	char path[BK_PATH_MAX + 16];
+	int fd, err = 0;
+
+	for (int i = 0; i < 2; i++)
+		if (s->j[i].fd >= 0 && fdatasync(s->j[i].fd) < 0 && !err)
+			err = -errno;
+	snprintf(path, sizeof(path), "%s/catalog.db-wal", s->dir);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd >= 0) {
+		if (fdatasync(fd) < 0 && !err)
+			err = -errno;
+		close(fd);
+	} else if (errno != ENOENT && !err) {
+		err = -errno; /* ENOENT: checkpointed and gone, synced then */
+	}
+	if (fsync(s->dirfd) < 0 && !err)
+		err = -errno;
+	return err;
+}
+
+int bks_sync(struct bk_store *s, uint64_t *captured, uint64_t *rows)
+{
+	char (*obj)[BKS_OBJECT_LEN + 1];
+	uint8_t dirs[32];
+	size_t n;
+	bool all;
+	int err;
+
+	pthread_mutex_lock(&s->sync_lock);
+	pthread_mutex_lock(&s->q_lock);
+	obj = s->d_obj;
+	n = s->d_n;
+	all = s->d_all;
+	memcpy(dirs, s->d_dirs, sizeof(dirs));
+	s->d_obj = NULL;
+	s->d_n = s->d_cap = 0;
+	s->d_all = false;
+	memset(s->d_dirs, 0, sizeof(s->d_dirs));
+	*captured = s->q_queued;
+	*rows = s->q_committed;
+	pthread_mutex_unlock(&s->q_lock);
+
+	if (all) {
+		err = syncfs(s->dirfd) < 0 ? -errno : 0;
+	} else {
+		err = sync_objects(s, obj, n);
+		if (!err)
+			err = sync_dirs(s, dirs);
+		if (!err)
+			err = sync_catalog(s);
+	}
+	free(obj);
+	if (err) {
+		/* What this sync took is not known to be durable. */
+		pthread_mutex_lock(&s->q_lock);
+		s->d_all = true;
+		pthread_mutex_unlock(&s->q_lock);
+	}
+	pthread_mutex_unlock(&s->sync_lock);
+	return err;
+}

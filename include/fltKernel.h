@@ -945,7 +945,9 @@ NTSYSAPI NTSTATUS FLTAPI FltFsControlFile(PFLT_INSTANCE Instance,
  * shares blocks, else by copy_file_range (or read/write).  The target is
  * truncated to the source's size first.  Output: how it was done and the
  * bytes.  Flags LX_COPY_CLONE_ONLY: STATUS_NOT_SUPPORTED instead of
- * copying; LX_COPY_NO_CLONE: always copy.  A lower filter that changes
+ * copying; LX_COPY_NO_CLONE: always copy.  A negative descriptor, an
+ * unknown flag or both flags: STATUS_INVALID_PARAMETER; buffers shorter
+ * than the structures: STATUS_BUFFER_TOO_SMALL.  A lower filter that changes
  * data (encryption) should complete this FSCTL with
  * STATUS_INVALID_DEVICE_REQUEST so the issuer falls back to FltReadFile.
  */
@@ -986,8 +988,12 @@ typedef struct _LX_COPY_TO_DESCRIPTOR_OUTPUT {
  * would change the content under the new name): else
  * STATUS_SHARING_VIOLATION, and
  * STATUS_NOT_SAME_DEVICE when the directory is on another file system.
- * TargetName is relative to TargetDirectory ("xx/name" allowed), must not
- * exist, and is NUL-terminated.  With LX_LINK_QUERY nothing is linked: the
+ * TargetName is relative to TargetDirectory ("xx/name" allowed, no "."
+ * or ".." component), must not exist, and is NUL-terminated; a name that
+ * breaks this, a negative directory or an unknown flag gives
+ * STATUS_INVALID_PARAMETER.  A program's open counts from the moment the
+ * file system opened the file, so a post-create callback cannot link the
+ * file the program is being given.  With LX_LINK_QUERY nothing is linked: the
  * output describes the file as it is now (the issuer checks, after the
  * change, that the file went and nothing can write the content).  Output:
  * Content as FSCTL_LX_COPY_TO_DESCRIPTOR's with Method LX_COPY_METHOD_LINK

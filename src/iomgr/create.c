@@ -177,6 +177,8 @@ void io_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		} else {
 			f->flags = flags & ~(O_CREAT | O_EXCL | O_NOCTTY);
 			f->fd = fsb_open(&v->fs, in, f->flags);
+			if (f->fd >= 0)
+				io_file_count(f, f->flags);
 			io_done(&op, f->fd < 0 ? f->fd : 0,
 				(flags & O_TRUNC) ? FILE_OVERWRITTEN : FILE_OPENED);
 		}
@@ -255,6 +257,7 @@ void io_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		if (looked_up) {
 			f->inode = (struct fsb_inode *)(uintptr_t)e.ino;
 			f->fo.FsContext = f->inode;
+			io_file_count(f, f->flags);
 		}
 		io_done(&op, err,
 			created ? FILE_CREATED
@@ -263,12 +266,14 @@ void io_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	io_post(&op);
 	err = io_errno(&op);
 	if (err) {
+		struct fsb_inode *gone = looked_up ? f->inode : NULL;
+
 		if (f->fd >= 0)
 			close(f->fd);
-		if (looked_up)
-			fsb_forget(&v->fs, f->inode, 1);
 		fm_file_object_gone(v->fm, &f->fo);
-		io_file_free(f);
+		io_file_free(f); /* uncounts the open: before the forget */
+		if (gone)
+			fsb_forget(&v->fs, gone, 1);
 		fuse_reply_err(req, err);
 		return;
 	}

@@ -147,6 +147,15 @@ static int fsctl_copy_to_fd(int src, const LX_COPY_TO_DESCRIPTOR_INPUT *in,
 	return 0;
 }
 
+/* A descriptor, and known flags that do not contradict each other. */
+static bool fsctl_copy_input_ok(const LX_COPY_TO_DESCRIPTOR_INPUT *in)
+{
+	const ULONG known = LX_COPY_CLONE_ONLY | LX_COPY_NO_CLONE;
+
+	return in->TargetDescriptor >= 0 && !(in->Flags & ~known) &&
+	       (in->Flags & known) != known;
+}
+
 /*
  * FSCTL_LX_LINK_TO_DIRECTORY on inode in: the link is made through
  * /proc/self/fd (no CAP_DAC_READ_SEARCH needed, unlike AT_EMPTY_PATH),
@@ -188,6 +197,26 @@ static int fsctl_link(struct io_volume *v, struct fsb_inode *in,
 	return 0;
 }
 
+/* A name below the directory: relative, no "." or ".." component. */
+static bool fsctl_name_ok(const char *name)
+{
+	const char *c = name;
+
+	if (!*name || *name == '/')
+		return false;
+	while (*c) {
+		size_t n = strcspn(c, "/");
+
+		if (!n || (n == 1 && c[0] == '.') ||
+		    (n == 2 && c[0] == '.' && c[1] == '.'))
+			return false;
+		c += n;
+		if (*c == '/')
+			c++;
+	}
+	return true;
+}
+
 static void fsctl_link_op(struct fio_op *op, struct fm_instance *inst,
 			  PFILE_OBJECT fo, PVOID OutputBuffer,
 			  ULONG OutputBufferLength)
@@ -206,8 +235,7 @@ static void fsctl_link_op(struct fio_op *op, struct fm_instance *inst,
 	memcpy(&in, p->FileSystemControl.Buffered.SystemBuffer, sizeof(in));
 	if (!memchr(in.TargetName, 0, sizeof(in.TargetName)) ||
 	    (!(in.Flags & LX_LINK_QUERY) &&
-	     (!in.TargetName[0] || in.TargetName[0] == '/' ||
-	      in.TargetDirectory < 0)) ||
+	     (!fsctl_name_ok(in.TargetName) || in.TargetDirectory < 0)) ||
 	    (in.Flags & ~(ULONG)LX_LINK_QUERY))
 		err = -EINVAL;
 	else if (!fo->FsContext)
@@ -260,12 +288,14 @@ NTSTATUS FLTAPI FltFsControlFile(PFLT_INSTANCE Instance, PFILE_OBJECT FileObject
 		} else {
 			LX_COPY_TO_DESCRIPTOR_INPUT in;
 			LX_COPY_TO_DESCRIPTOR_OUTPUT out = { 0 };
-			bool temp;
+			bool temp = false;
 			int fd, err;
 
 			memcpy(&in, p->FileSystemControl.Buffered.SystemBuffer,
 			       sizeof(in));
-			fd = fio_fd(fio_vol(inst), FileObject, O_RDONLY, &temp);
+			fd = fsctl_copy_input_ok(&in)
+				     ? fio_fd(fio_vol(inst), FileObject, O_RDONLY, &temp)
+				     : -EINVAL;
 			if (fd < 0) {
 				err = fd;
 			} else {

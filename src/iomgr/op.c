@@ -169,10 +169,32 @@ void io_file_name(struct io_op *op, struct io_file *f, struct fsb_inode *inode,
 	f->fo.FileName.MaximumLength = us.Length;
 }
 
+static void io_file_uncount(struct io_file *f)
+{
+	if (!f->counted)
+		return;
+	atomic_fetch_sub(&f->inode->opens, 1);
+	if (f->counted_write)
+		atomic_fetch_sub(&f->inode->writers, 1);
+	f->counted = f->counted_write = false;
+}
+
+void io_file_count(struct io_file *f, int flags)
+{
+	if (f->counted || !f->inode)
+		return;
+	f->counted = true;
+	f->counted_write = (flags & O_ACCMODE) != O_RDONLY;
+	atomic_fetch_add(&f->inode->opens, 1);
+	if (f->counted_write)
+		atomic_fetch_add(&f->inode->writers, 1);
+}
+
 void io_file_free(struct io_file *f)
 {
 	if (!f)
 		return;
+	io_file_uncount(f); /* an open that failed after the count */
 	f->fo.FsContext2 = NULL;
 	fq_scan_free(f->scan);
 	free(f->name_buf);
@@ -214,22 +236,14 @@ void io_file_opened(struct io_volume *v, struct io_file *f)
 	v->files = f;
 	f->on_list = true;
 	pthread_mutex_unlock(&v->files_lock);
-	if (f->inode) {
-		atomic_fetch_add(&f->inode->opens, 1);
-		if (f->fo.WriteAccess)
-			atomic_fetch_add(&f->inode->writers, 1);
-	}
+	io_file_count(f, f->flags); /* if the open path did not already */
 }
 
 void io_file_released(struct io_volume *v, struct io_file *f)
 {
 	pthread_mutex_lock(&v->files_lock);
+	io_file_uncount(f);
 	if (f->on_list) {
-		if (f->inode) {
-			atomic_fetch_sub(&f->inode->opens, 1);
-			if (f->fo.WriteAccess)
-				atomic_fetch_sub(&f->inode->writers, 1);
-		}
 		if (f->open_prev)
 			f->open_prev->open_next = f->open_next;
 		else

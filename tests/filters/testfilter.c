@@ -52,6 +52,13 @@
  *                            last component, FltCancelFileOpen and fail the
  *                            open with CancelStatus (DWORD, default
  *                            STATUS_ACCESS_DENIED): "<Tag> cancelled <name>".
+ *   FsctlOnOpen (SZ)         after a successful open of a file with this
+ *                            last component, issue the back end's FSCTLs
+ *                            with malformed and with valid input on it:
+ *                            "<Tag> fsctl <case> 0x%08X" per call (tf_fsctl
+ *                            lists the cases); FsctlDir (SZ), a directory
+ *                            outside the volume, is the links' target and
+ *                            holds the copy's target file.
  *
  * Every pre-operation asks for its post-operation and passes a known
  * completion context; a post-operation that gets anything else logs BADCTX.
@@ -95,6 +102,8 @@ static struct {
 	ULONG list_class;
 	char cancel_name[TF_STR_MAX]; /* CancelOpenName */
 	NTSTATUS cancel_status;
+	char fsctl_name[TF_STR_MAX]; /* FsctlOnOpen */
+	char fsctl_dir[TF_STR_MAX]; /* FsctlDir */
 } tf = { .log_fd = -1, .deny_major = TF_NO_MAJOR, .post_major = TF_NO_MAJOR };
 
 /* Every major code plus IRP_MJ_OPERATION_END. */
@@ -435,6 +444,148 @@ static void tf_list(PCFLT_RELATED_OBJECTS FltObjects)
 	ObDereferenceObject(fo);
 }
 
+/* ---- FsctlOnOpen -------------------------------------------------------- */
+
+static void tf_fsctl_log(const char *name, NTSTATUS st)
+{
+	tf_log("%s fsctl %s 0x%08X", tf.tag, name, (unsigned)st);
+}
+
+/* FSCTL_LX_LINK_TO_DIRECTORY on fo with in (dir and name filled in,
+ * unless the case sets them), lengths as given. */
+static NTSTATUS tf_link(PCFLT_RELATED_OBJECTS o, const LX_LINK_TO_DIRECTORY_INPUT *in,
+			ULONG in_len, ULONG out_len, LX_LINK_TO_DIRECTORY_OUTPUT *out)
+{
+	return FltFsControlFile(o->Instance, o->FileObject, FSCTL_LX_LINK_TO_DIRECTORY,
+				(PVOID)in, in_len, out, out_len, NULL);
+}
+
+/*
+ * The back end's FSCTLs on the program's file object, which the program
+ * holds open: every malformed request is refused without touching the
+ * file or FsctlDir, a well-formed link is refused because of the
+ * program's open (STATUS_SHARING_VIOLATION), the query and the copy work.
+ */
+static void tf_fsctl(PCFLT_RELATED_OBJECTS o)
+{
+	static const struct {
+		const char *name;
+		const char *target;
+		ULONG flags;
+	} bad_names[] = {
+		{ "link-empty-name", "", 0 },
+		{ "link-absolute-name", "/etc/altitude-fsctl", 0 },
+		{ "link-dotdot-name", "../escaped", 0 },
+		{ "link-inner-dotdot-name", "sub/../../escaped", 0 },
+		{ "link-dot-name", ".", 0 },
+		{ "link-unknown-flags", "fine", 0x80 },
+	};
+	LX_LINK_TO_DIRECTORY_INPUT in;
+	LX_LINK_TO_DIRECTORY_OUTPUT out;
+	LX_COPY_TO_DESCRIPTOR_INPUT cin;
+	LX_COPY_TO_DESCRIPTOR_OUTPUT cout;
+	ULONG got = 0;
+	NTSTATUS st;
+	int dirfd, tmpfd;
+
+	dirfd = open(tf.fsctl_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0) {
+		tf_log("%s fsctl-dir %d", tf.tag, errno);
+		return;
+	}
+	memset(&in, 0, sizeof(in));
+	in.TargetDirectory = dirfd;
+	snprintf(in.TargetName, sizeof(in.TargetName), "linked");
+
+	tf_fsctl_log("link-short-input", tf_link(o, &in, sizeof(in) - 1, sizeof(out), &out));
+	tf_fsctl_log("link-short-output", tf_link(o, &in, sizeof(in), sizeof(out) - 1, &out));
+	tf_fsctl_log("link-no-input",
+		     FltFsControlFile(o->Instance, o->FileObject,
+				      FSCTL_LX_LINK_TO_DIRECTORY, NULL, sizeof(in),
+				      &out, sizeof(out), NULL));
+	tf_fsctl_log("link-no-output",
+		     FltFsControlFile(o->Instance, o->FileObject,
+				      FSCTL_LX_LINK_TO_DIRECTORY, &in, sizeof(in),
+				      NULL, sizeof(out), NULL));
+	memset(in.TargetName, 'a', sizeof(in.TargetName));
+	tf_fsctl_log("link-unterminated-name", tf_link(o, &in, sizeof(in), sizeof(out), &out));
+	for (size_t i = 0; i < sizeof(bad_names) / sizeof(bad_names[0]); i++) {
+		snprintf(in.TargetName, sizeof(in.TargetName), "%s", bad_names[i].target);
+		in.Flags = bad_names[i].flags;
+		tf_fsctl_log(bad_names[i].name, tf_link(o, &in, sizeof(in), sizeof(out), &out));
+	}
+	in.Flags = 0;
+	snprintf(in.TargetName, sizeof(in.TargetName), "linked");
+	in.TargetDirectory = -1;
+	tf_fsctl_log("link-no-directory", tf_link(o, &in, sizeof(in), sizeof(out), &out));
+	in.TargetDirectory = dirfd;
+	tf_fsctl_log("link-held-open", tf_link(o, &in, sizeof(in), sizeof(out), &out));
+	in.Flags = LX_LINK_QUERY;
+	in.TargetDirectory = -1;
+	in.TargetName[0] = '\0';
+	memset(&out, 0, sizeof(out));
+	st = tf_link(o, &in, sizeof(in), sizeof(out), &out);
+	tf_fsctl_log("link-query", st);
+	if (NT_SUCCESS(st))
+		tf_log("%s fsctl-query links %u writers %u opens %u size %lld method %u",
+		       tf.tag, (unsigned)out.NumberOfLinks, (unsigned)out.WriteHandles,
+		       (unsigned)out.OpenHandles,
+		       (long long)out.Content.BytesCopied.QuadPart,
+		       (unsigned)out.Content.Method);
+
+	tmpfd = openat(dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	memset(&cin, 0, sizeof(cin));
+	cin.TargetDescriptor = tmpfd;
+	tf_fsctl_log("copy-short-input",
+		     FltFsControlFile(o->Instance, o->FileObject, FSCTL_LX_COPY_TO_DESCRIPTOR,
+				      &cin, sizeof(cin) - 1, &cout, sizeof(cout), NULL));
+	tf_fsctl_log("copy-short-output",
+		     FltFsControlFile(o->Instance, o->FileObject, FSCTL_LX_COPY_TO_DESCRIPTOR,
+				      &cin, sizeof(cin), &cout, sizeof(cout) - 1, NULL));
+	cin.Flags = 0x80;
+	tf_fsctl_log("copy-unknown-flags",
+		     FltFsControlFile(o->Instance, o->FileObject, FSCTL_LX_COPY_TO_DESCRIPTOR,
+				      &cin, sizeof(cin), &cout, sizeof(cout), NULL));
+	cin.Flags = LX_COPY_CLONE_ONLY | LX_COPY_NO_CLONE;
+	tf_fsctl_log("copy-contradictory-flags",
+		     FltFsControlFile(o->Instance, o->FileObject, FSCTL_LX_COPY_TO_DESCRIPTOR,
+				      &cin, sizeof(cin), &cout, sizeof(cout), NULL));
+	cin.Flags = 0;
+	cin.TargetDescriptor = -1;
+	tf_fsctl_log("copy-no-descriptor",
+		     FltFsControlFile(o->Instance, o->FileObject, FSCTL_LX_COPY_TO_DESCRIPTOR,
+				      &cin, sizeof(cin), &cout, sizeof(cout), NULL));
+	cin.TargetDescriptor = dirfd;
+	tf_fsctl_log("copy-to-directory",
+		     FltFsControlFile(o->Instance, o->FileObject, FSCTL_LX_COPY_TO_DESCRIPTOR,
+				      &cin, sizeof(cin), &cout, sizeof(cout), NULL));
+	tf_fsctl_log("unknown-code",
+		     FltFsControlFile(o->Instance, o->FileObject,
+				      CTL_CODE(FILE_DEVICE_FILE_SYSTEM, 0x9ff, METHOD_BUFFERED,
+					       FILE_READ_ACCESS),
+				      &cin, sizeof(cin), &cout, sizeof(cout), NULL));
+	if (tmpfd >= 0) {
+		cin.TargetDescriptor = tmpfd;
+		cin.Flags = LX_COPY_NO_CLONE;
+		memset(&cout, 0, sizeof(cout));
+		st = FltFsControlFile(o->Instance, o->FileObject, FSCTL_LX_COPY_TO_DESCRIPTOR,
+				      &cin, sizeof(cin), &cout, sizeof(cout), &got);
+		tf_fsctl_log("copy", st);
+		if (NT_SUCCESS(st)) {
+			char buf[64];
+			ssize_t n = pread(tmpfd, buf, sizeof(buf) - 1, 0);
+
+			buf[n > 0 ? n : 0] = '\0';
+			buf[strcspn(buf, "\n")] = '\0';
+			tf_log("%s fsctl-copy bytes %lld returned %u method %u content %s",
+			       tf.tag, (long long)cout.BytesCopied.QuadPart,
+			       (unsigned)got, (unsigned)cout.Method, buf);
+		}
+		close(tmpfd);
+	}
+	close(dirfd);
+}
+
 /* ---- Operation callbacks ------------------------------------------------- */
 
 static FLT_PREOP_CALLBACK_STATUS FLTAPI
@@ -479,6 +630,8 @@ tf_post(PFLT_CALLBACK_DATA Data, PCFLT_RELATED_OBJECTS FltObjects,
 
 		if (tf.query_on_open[0] && !strcmp(last, tf.query_on_open))
 			tf_list(FltObjects);
+		if (tf.fsctl_name[0] && !strcmp(last, tf.fsctl_name))
+			tf_fsctl(FltObjects);
 		if (tf.cancel_name[0] && !strcmp(last, tf.cancel_name)) {
 			FltCancelFileOpen(FltObjects->Instance,
 					  FltObjects->FileObject);
@@ -736,6 +889,8 @@ static NTSTATUS tf_read_parameters(HANDLE Key, ULONG *fail)
 	tf.list_class = FileBothDirectoryInformation;
 	tf_query_dword(Key, L"ListClass", &tf.list_class);
 	tf_query_sz(Key, L"CancelOpenName", tf.cancel_name, sizeof(tf.cancel_name));
+	tf_query_sz(Key, L"FsctlOnOpen", tf.fsctl_name, sizeof(tf.fsctl_name));
+	tf_query_sz(Key, L"FsctlDir", tf.fsctl_dir, sizeof(tf.fsctl_dir));
 	tf.cancel_status = STATUS_ACCESS_DENIED;
 	if (tf_query_dword(Key, L"CancelStatus", &v))
 		tf.cancel_status = (NTSTATUS)v;

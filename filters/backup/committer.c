@@ -462,7 +462,7 @@ static void *committer_main(void *arg)
 			 * fails the journal stays, and the sync is tried again
 			 * a second later (at close: given up; the next open
 			 * completes what the journal records). */
-			err = bks_sync(s, &captured, &rows);
+			err = bks_sync(s, false, &captured, &rows);
 			pthread_mutex_lock(&s->q_lock);
 			s->q_last_sync_ns = mono_ns();
 			if (err && s->q_stop) {
@@ -602,14 +602,9 @@ void bks_settle(struct bk_store *s)
 	pthread_mutex_unlock(&s->q_lock);
 }
 
-/*
- * FLUSH: what was captured before the call is made durable by the caller
- * itself, whether or not the committer has got to it: bks_sync covers the
- * content files and the journal (a captured version whose content and
- * record are on the disk is completed by the next open if its row is
- * lost), and the rows committed so far, whose journal may then go.
- */
-int bk_store_flush(struct bk_store *s)
+/* FLUSH, in the caller: bks_sync (full or not) and its bookkeeping; 1 when
+ * it synced, 0 when nothing needed it, or -errno. */
+static int sync_now(struct bk_store *s, bool full)
 {
 	uint64_t captured, rows;
 	bool done;
@@ -620,11 +615,14 @@ int bk_store_flush(struct bk_store *s)
 	if (s->durability != BK_DURABLE_FLUSH)
 		return 0;
 	pthread_mutex_lock(&s->q_lock);
-	done = s->q_synced >= s->q_queued && !bks_dirty_pending_locked(s);
+	/* bk_store_flush needs the captures durable; rows come with them
+	 * (the journal completes them), and this sync is the program's. */
+	done = s->q_synced >= s->q_queued && !bks_dirty_pending_locked(s) &&
+	       (full || s->q_rows_synced >= s->q_committed);
 	pthread_mutex_unlock(&s->q_lock);
 	if (done)
 		return 0;
-	err = bks_sync(s, &captured, &rows);
+	err = bks_sync(s, full, &captured, &rows);
 	if (err)
 		return err;
 	pthread_mutex_lock(&s->q_lock);
@@ -632,6 +630,23 @@ int bk_store_flush(struct bk_store *s)
 	s->q_last_sync_ns = mono_ns(); /* the periodic one can wait */
 	pthread_mutex_unlock(&s->q_lock);
 	return 1;
+}
+
+/*
+ * FLUSH: what was captured before the call is made durable by the caller
+ * itself, whether or not the committer has got to it: one syncfs covers
+ * the content files and the journal (a captured version whose content and
+ * record are on the disk is completed by the next open if its row is
+ * lost), and the rows committed so far, whose journal may then go.
+ */
+int bk_store_flush(struct bk_store *s)
+{
+	return sync_now(s, true);
+}
+
+int bk_store_sync(struct bk_store *s)
+{
+	return sync_now(s, false);
 }
 
 void bks_queue_stop(struct bk_store *s)

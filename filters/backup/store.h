@@ -121,13 +121,13 @@ void bk_store_close(struct bk_store *s);
  *          the row, in the caller's thread: a version survives a power
  *          failure from the moment bk_store_commit returns.
  * FLUSH    the caller waits only until the version is captured: its
- *          content complete in a named file in tmp/ and its row recorded
+ *          content complete in its file in objects/ and its row recorded
  *          in the journal (committer.c).  The store's committer thread
- *          moves it into objects/ and the catalog in batches, and makes
- *          what it committed durable (one syncfs) within a second and
- *          before bk_store_flush returns.  Killing the process loses
- *          nothing: the next bk_store_open completes every captured
- *          version.
+ *          inserts the rows in batches, and makes what was captured
+ *          durable within a second (bk_store_sync: the store's own files
+ *          only) and before bk_store_flush returns (one syncfs).  Killing
+ *          the process loses nothing: the next bk_store_open completes
+ *          every captured version.
  * PROCESS  as FLUSH without any sync: a power failure may lose the newest
  *          versions (never show a partial one).
  *
@@ -146,6 +146,14 @@ void bk_store_set_durability(struct bk_store *s, enum bk_durability d);
  * 1 when it synced the store, 0 when nothing needed it, or -errno.
  */
 int bk_store_flush(struct bk_store *s);
+/*
+ * FLUSH: the committer's periodic sync, now, in the caller: only the
+ * store's own files are synced (the objects named since the last sync,
+ * their directories, the journal, the catalog's WAL), not the rest of the
+ * file system, whose programs' unsynced data stays unwritten.  Returns as
+ * bk_store_flush.
+ */
+int bk_store_sync(struct bk_store *s);
 /*
  * Called after each version's row is inserted (err 0), or when a version
  * that bk_store_commit accepted could not be committed after all (err <

@@ -210,9 +210,10 @@ void bks_dirty(struct bk_store *s, const char *object);
 bool bks_dirty_pending_locked(const struct bk_store *s);
 void bks_dirty_free(struct bk_store *s);
 /* Makes durable every object remembered before the call, the journal and
- * the catalog's rows: *captured and *rows get q_queued and q_committed as
- * they were when it started (what it covers).  0 or -errno. */
-int bks_sync(struct bk_store *s, uint64_t *captured, uint64_t *rows);
+ * the catalog's rows, file by file, or with full by one syncfs: *captured
+ * and *rows get q_queued and q_committed as they were when it started
+ * (what it covers).  0 or -errno. */
+int bks_sync(struct bk_store *s, bool full, uint64_t *captured, uint64_t *rows);
 
 /* committer.c */
 void bks_queue_init(struct bk_store *s);

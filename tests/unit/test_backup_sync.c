@@ -1,12 +1,14 @@
 /*
- * test_backup_sync.c - what Durability=flush syncs (sync.c): the store's
- * own files and nothing else of the file system it shares with the volume.
+ * test_backup_sync.c - what Durability=flush syncs (sync.c): the periodic
+ * sync (bk_store_sync) syncs the store's own files and nothing else of the
+ * file system it shares with the volume; bk_store_flush makes every
+ * capture durable.
  *
  * The page cache says what is durable: cachestat(2) counts a file's dirty
- * pages and pages under writeback.  After bk_store_flush (or the
- * committer's periodic sync) every object a version named, the journal
- * files and the catalog's WAL have none; a file beside the store that no
- * one synced keeps its dirty pages.  A file written a moment ago is dirty
+ * pages and pages under writeback.  After a sync every object a version
+ * named, the journal files and the catalog's WAL have none; after
+ * bk_store_sync a file beside the store that no one synced keeps its dirty
+ * pages.  A file written a moment ago is dirty
  * until something syncs it; each check that wants a file still dirty is
  * tried a few times, so that a sync by another program at the wrong moment
  * cannot fail it (a store that synced the whole file system fails every
@@ -237,11 +239,11 @@ static int settle(struct bk_store *s)
 }
 
 /*
- * bk_store_flush makes the captured versions' content, the journal and the
+ * bk_store_sync makes the captured versions' content, the journal and the
  * committed rows durable, and leaves a file beside the store, written just
  * before and never synced, as dirty as it was.
  */
-static void test_flush_is_narrow(void **state)
+static void test_sync_is_narrow(void **state)
 {
 	struct fx *f = *state;
 	struct bk_version v[8];
@@ -263,20 +265,20 @@ static void test_flush_is_narrow(void **state)
 		if (before == 0 || unsynced(other) == 0)
 			continue; /* something synced it all meanwhile */
 		/* 0: the committer's own sync was first, and covered the
-		 * captures. */
-		r = bk_store_flush(f->s);
+		 * captures and the rows. */
+		r = bk_store_sync(f->s);
 		assert_true(r >= 0);
-		check_store_synced(f, v, 8, r == 1);
+		check_store_synced(f, v, 8, true);
 		narrow = unsynced(other) > 0;
 		/* Nothing new: nothing to sync. */
-		assert_int_equal(bk_store_flush(f->s), 0);
+		assert_int_equal(bk_store_sync(f->s), 0);
 	}
 	assert_true(narrow);
 }
 
 /* A deleted file linked into the store: its data, written a moment before
- * and never synced by its program, is durable after the flush. */
-static void test_flush_linked(void **state)
+ * and never synced by its program, is durable after the sync. */
+static void test_sync_linked(void **state)
 {
 	struct fx *f = *state;
 	char path[PATH_MAX + 32], other[PATH_MAX + 32];
@@ -292,11 +294,35 @@ static void test_flush_linked(void **state)
 		keep_linked(f, path, "/gone", &v);
 		if (object_unsynced(f, v.object) == 0 || unsynced(other) == 0)
 			continue;
-		assert_true(bk_store_flush(f->s) >= 0);
+		assert_true(bk_store_sync(f->s) >= 0);
 		assert_int_equal(object_unsynced(f, v.object), 0);
 		narrow = unsynced(other) > 0;
 	}
 	assert_true(narrow);
+}
+
+/* bk_store_flush (before a program's fsync): every capture durable, its
+ * content and its journal record, whatever else it syncs. */
+static void test_flush_captures(void **state)
+{
+	struct fx *f = *state;
+	struct bk_version v[8];
+	char path[PATH_MAX + 32];
+	int r;
+
+	need_writeback(f);
+	for (int i = 0; i < 6; i++)
+		keep_copy(f->s, i, &v[i]);
+	for (int i = 6; i < 8; i++) {
+		PATHF(path, "%s/gone%d", f->vol, i);
+		write_file(path, i, CONTENT);
+		keep_linked(f, path, "/gone", &v[i]);
+	}
+	r = bk_store_flush(f->s);
+	assert_true(r == 0 || r == 1);
+	check_store_synced(f, v, 8, false);
+	assert_int_equal(bk_store_flush(f->s), 0);
+	assert_int_equal(settle(f->s), 8);
 }
 
 /* The copy bk_store_unshare makes for a linked version is synced by the
@@ -367,7 +393,7 @@ static void test_periodic_sync(void **state)
 }
 
 /* A version deleted before the sync is skipped; the rest is synced. */
-static void test_flush_after_delete(void **state)
+static void test_sync_after_delete(void **state)
 {
 	struct fx *f = *state;
 	struct bk_version v[3];
@@ -383,7 +409,7 @@ static void test_flush_after_delete(void **state)
 		assert_true(ids[i] > 0);
 	}
 	assert_int_equal(bk_store_delete(f->s, ids[1]), 0);
-	assert_true(bk_store_flush(f->s) >= 0);
+	assert_true(bk_store_sync(f->s) >= 0);
 	assert_int_equal(object_unsynced(f, v[0].object), 0);
 	assert_int_equal(object_unsynced(f, v[2].object), 0);
 	assert_int_equal(settle(f->s), 2);
@@ -393,9 +419,9 @@ int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 	const struct CMUnitTest tests[] = {
-		T(test_flush_is_narrow),  T(test_flush_linked),
-		T(test_flush_unshared),   T(test_periodic_sync),
-		T(test_flush_after_delete),
+		T(test_sync_is_narrow),	 T(test_sync_linked),
+		T(test_flush_captures),	 T(test_flush_unshared),
+		T(test_periodic_sync),	 T(test_sync_after_delete),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -462,7 +462,7 @@ static void *committer_main(void *arg)
 			 * fails the journal stays, and the sync is tried again
 			 * a second later (at close: given up; the next open
 			 * completes what the journal records). */
-			err = bks_sync(s, false, &captured, &rows);
+			err = bks_sync(s, BKS_SYNC_AUTO, &captured, &rows);
 			pthread_mutex_lock(&s->q_lock);
 			s->q_last_sync_ns = mono_ns();
 			if (err && s->q_stop) {
@@ -622,7 +622,7 @@ static int sync_now(struct bk_store *s, bool full)
 	pthread_mutex_unlock(&s->q_lock);
 	if (done)
 		return 0;
-	err = bks_sync(s, full, &captured, &rows);
+	err = bks_sync(s, full ? BKS_SYNC_FULL : BKS_SYNC_FILES, &captured, &rows);
 	if (err)
 		return err;
 	pthread_mutex_lock(&s->q_lock);

@@ -163,6 +163,11 @@ struct bk_store {
 	uint8_t d_dirs[32];
 	bool d_all;
 	pthread_mutex_t sync_lock;
+	struct bks_sync_cost {
+		int64_t per_file_ns; /* file-by-file sync, per file (EWMA) */
+		int64_t full_ns; /* syncfs (EWMA) */
+		unsigned syncs; /* periodic ones */
+	} sync_cost; /* under sync_lock */
 };
 
 /* catalog.c */
@@ -209,11 +214,17 @@ void bks_dirty(struct bk_store *s, const char *object);
 /* Locked.  Whether anything waits for a sync. */
 bool bks_dirty_pending_locked(const struct bk_store *s);
 void bks_dirty_free(struct bk_store *s);
+/* How bks_sync syncs: file by file, one syncfs, or the one that should
+ * cost less (measured as it goes; sync.c). */
+enum bks_sync_how { BKS_SYNC_FILES, BKS_SYNC_FULL, BKS_SYNC_AUTO };
+#define BKS_SYNC_PROBE 16
 /* Makes durable every object remembered before the call, the journal and
- * the catalog's rows, file by file, or with full by one syncfs: *captured
- * and *rows get q_queued and q_committed as they were when it started
- * (what it covers).  0 or -errno. */
-int bks_sync(struct bk_store *s, bool full, uint64_t *captured, uint64_t *rows);
+ * the catalog's rows: *captured and *rows get q_queued and q_committed as
+ * they were when it started (what it covers).  0 or -errno. */
+int bks_sync(struct bk_store *s, enum bks_sync_how how, uint64_t *captured,
+	     uint64_t *rows);
+/* BKS_SYNC_AUTO's choice for files files, given what was measured. */
+bool bks_sync_choose_full(const struct bks_sync_cost *c, size_t files);
 
 /* committer.c */
 void bks_queue_init(struct bk_store *s);

@@ -7,7 +7,7 @@
  * untar's files, a build's objects).  So the store remembers the objects
  * it named since its last sync (bks_dirty: every captured version, every
  * copy bk_store_unshare made) and the objects/xx directories they are in,
- * and its periodic sync (bks_sync, not full) writes only those:
+ * and a file-by-file sync (bks_sync) writes only those:
  *
  *   1. each object's data (the writeback of a batch is started before
  *      waiting for any of it, so the disk sees the batch together);
@@ -23,15 +23,24 @@
  * failed, the next sync is a syncfs of the store's file system, which
  * covers whatever was lost.
  *
- * Each of those syncs is a flush of the disk's cache (ext4 without a
- * journal) or a force of the log (XFS), one after the other.  That is the
- * better deal for the periodic sync, which nobody waits for, but not for
- * bk_store_flush: a program is about to sync a file of the same file
- * system and waits for both, and a few versions' syncs cost it more than
- * one syncfs, whose single flush its own fsync then finds done (an sqlite3
- * transaction: 1.6 times slower with the file-by-file sync on XFS).  So
- * bk_store_flush asks for a full sync: one syncfs, which also makes every
- * remembered object durable.
+ * Each of those syncs may be a flush of the disk's cache (ext4 without a
+ * journal flushes at every fsync) or a force of the log (XFS, only when
+ * something is not yet in it), one after the other.  So the file-by-file
+ * sync is not always the cheaper one:
+ *
+ * - bk_store_flush asks for a full sync: a program is about to sync a
+ *   file of the same file system and waits for both, and a few versions'
+ *   syncs cost it more than one syncfs, whose single flush its own fsync
+ *   then finds done (an sqlite3 transaction: 1.6 times slower with the
+ *   file-by-file sync on XFS).
+ * - The periodic sync (BKS_SYNC_AUTO) measures both ways as it goes, the
+ *   time per file of the file-by-file sync and the time of a syncfs (the
+ *   flushes' ones count too), and takes the one that should cost less for
+ *   the files it has: on XFS the file-by-file one (linked files cost next
+ *   to nothing), on ext4 without a journal a syncfs once thousands of
+ *   files wait.  Every BKS_SYNC_PROBE-th sync takes the other way, so that
+ *   its figure follows what the volume does.
+ * - bk_store_sync is always file by file.
  *
  * One sync runs at a time (sync_lock): a sync that returns has made
  * durable everything named before it started, including what a sync still
@@ -42,6 +51,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "store_int.h"
@@ -162,12 +172,51 @@ static int sync_catalog(struct bk_store *s)
 	return err;
 }
 
-int bks_sync(struct bk_store *s, bool full, uint64_t *captured, uint64_t *rows)
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* A quarter of each new figure: a few syncs follow a change of load. */
+static void ewma(int64_t *avg, int64_t x)
+{
+	*avg = *avg ? (3 * *avg + x) / 4 : (x > 0 ? x : 1);
+}
+
+bool bks_sync_choose_full(const struct bks_sync_cost *c, size_t files)
+{
+	bool full;
+
+	if (!c->per_file_ns)
+		return false; /* measure the file-by-file way first */
+	if (!c->full_ns)
+		return true; /* then the other */
+	full = (int64_t)files * c->per_file_ns > c->full_ns;
+	if (c->syncs % BKS_SYNC_PROBE == BKS_SYNC_PROBE - 1)
+		full = !full;
+	return full;
+}
+
+static unsigned dirs_count(const uint8_t dirs[32])
+{
+	unsigned n = 0;
+
+	for (int i = 0; i < 32; i++)
+		n += (unsigned)__builtin_popcount(dirs[i]);
+	return n;
+}
+
+int bks_sync(struct bk_store *s, enum bks_sync_how how, uint64_t *captured,
+	     uint64_t *rows)
 {
 	char (*obj)[BKS_OBJECT_LEN + 1];
 	uint8_t dirs[32];
-	size_t n;
-	bool all;
+	size_t n, files;
+	int64_t t0;
+	bool all, full;
 	int err;
 
 	pthread_mutex_lock(&s->sync_lock);
@@ -184,15 +233,26 @@ int bks_sync(struct bk_store *s, bool full, uint64_t *captured, uint64_t *rows)
 	*rows = s->q_committed;
 	pthread_mutex_unlock(&s->q_lock);
 
-	if (all || full) {
+	/* Objects, directories, both journal files, the WAL, the store. */
+	files = n + dirs_count(dirs) + 4;
+	full = all || how == BKS_SYNC_FULL ||
+	       (how == BKS_SYNC_AUTO && bks_sync_choose_full(&s->sync_cost, files));
+	t0 = now_ns();
+	if (full) {
 		err = syncfs(s->dirfd) < 0 ? -errno : 0;
+		if (!err)
+			ewma(&s->sync_cost.full_ns, now_ns() - t0);
 	} else {
 		err = sync_objects(s, obj, n);
 		if (!err)
 			err = sync_dirs(s, dirs);
 		if (!err)
 			err = sync_catalog(s);
+		if (!err)
+			ewma(&s->sync_cost.per_file_ns, (now_ns() - t0) / (int64_t)files);
 	}
+	if (how == BKS_SYNC_AUTO)
+		s->sync_cost.syncs++;
 	free(obj);
 	if (err) {
 		/* What this sync took is not known to be durable. */

@@ -35,7 +35,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "store.h"
+#include "store_int.h" /* bks_sync_choose_full */
 
 #ifndef SYS_cachestat
 #define SYS_cachestat 451
@@ -415,6 +415,29 @@ static void test_sync_after_delete(void **state)
 	assert_int_equal(settle(f->s), 2);
 }
 
+/* The periodic sync's choice: file by file until measured, then one
+ * syncfs to measure it, then the cheaper for the files waiting, and the
+ * other way every BKS_SYNC_PROBE-th time. */
+static void test_sync_choice(void **state)
+{
+	struct bks_sync_cost c = { 0 };
+
+	(void)state;
+	assert_false(bks_sync_choose_full(&c, 100000));
+	c.per_file_ns = 300 * 1000; /* ext4 without a journal: a flush each */
+	assert_true(bks_sync_choose_full(&c, 1));
+	c.full_ns = 50 * 1000 * 1000;
+	c.syncs = 3;
+	assert_false(bks_sync_choose_full(&c, 100));
+	assert_true(bks_sync_choose_full(&c, 1000));
+	c.syncs = BKS_SYNC_PROBE - 1;
+	assert_true(bks_sync_choose_full(&c, 100));
+	assert_false(bks_sync_choose_full(&c, 1000));
+	c.syncs = BKS_SYNC_PROBE;
+	c.per_file_ns = 2 * 1000; /* XFS, linked files: next to nothing */
+	assert_false(bks_sync_choose_full(&c, 8000));
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -422,6 +445,7 @@ int main(void)
 		T(test_sync_is_narrow),	 T(test_sync_linked),
 		T(test_flush_captures),	 T(test_flush_unshared),
 		T(test_periodic_sync),	 T(test_sync_after_delete),
+		cmocka_unit_test(test_sync_choice),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

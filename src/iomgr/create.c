@@ -178,7 +178,7 @@ void io_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 			f->flags = flags & ~(O_CREAT | O_EXCL | O_NOCTTY);
 			f->fd = fsb_open(&v->fs, in, f->flags);
 			if (f->fd >= 0)
-				io_file_count(f, f->flags);
+				io_file_count(f);
 			io_done(&op, f->fd < 0 ? f->fd : 0,
 				(flags & O_TRUNC) ? FILE_OVERWRITTEN : FILE_OPENED);
 		}
@@ -257,7 +257,7 @@ void io_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		if (looked_up) {
 			f->inode = (struct fsb_inode *)(uintptr_t)e.ino;
 			f->fo.FsContext = f->inode;
-			io_file_count(f, f->flags);
+			io_file_count(f);
 		}
 		io_done(&op, err,
 			created ? FILE_CREATED

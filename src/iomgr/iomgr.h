@@ -75,9 +75,10 @@ struct io_file {
 	bool direct; /* every read reaches the stack (FOPEN_DIRECT_IO) */
 	struct io_file *open_prev, *open_next; /* on v->files while open */
 	bool on_list;
-	/* Counted in inode->opens (and ->writers) from the moment the file
-	 * system opened it (io_file_count) until released. */
-	bool counted, counted_write;
+	/* Counted in inode->opens (and ->writers, by flags' access mode)
+	 * from the moment the file system opened it (io_file_count) until
+	 * released. */
+	bool counted;
 	/* FltQueryDirectoryFile's scan of this directory (fltquery.c). */
 	struct fq_scan *_Atomic scan;
 };
@@ -136,12 +137,12 @@ struct io_file *io_file_new(struct fsb_inode *inode);
 void io_file_name(struct io_op *op, struct io_file *f, struct fsb_inode *inode,
 		  const char *child);
 void io_file_free(struct io_file *f);
+/* The kernel's open of f (f->flags set) counts on its inode from here
+ * on, before the post-create callbacks: what they do to the file (a link
+ * into a store, FSCTL_LX_LINK_TO_DIRECTORY) sees the open the program is
+ * about to get.  io_file_released or io_file_free undo it. */
+void io_file_count(struct io_file *f);
 /* The kernel opened f / released it: keeps v->files current. */
-/* The kernel's open of f counts on its inode from here on, before the
- * post-create callbacks: what they do to the file (a link into a store,
- * FSCTL_LX_LINK_TO_DIRECTORY) sees the open the program is about to get.
- * io_file_released or io_file_free undo it. */
-void io_file_count(struct io_file *f, int flags);
 void io_file_opened(struct io_volume *v, struct io_file *f);
 void io_file_released(struct io_volume *v, struct io_file *f);
 /* Drops a reference; frees the file when it was the last. */

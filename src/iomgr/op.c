@@ -169,24 +169,29 @@ void io_file_name(struct io_op *op, struct io_file *f, struct fsb_inode *inode,
 	f->fo.FileName.MaximumLength = us.Length;
 }
 
+/* f->flags' access mode is set before the count and never changes. */
+static bool io_file_writes(const struct io_file *f)
+{
+	return (f->flags & O_ACCMODE) != O_RDONLY;
+}
+
 static void io_file_uncount(struct io_file *f)
 {
 	if (!f->counted)
 		return;
 	atomic_fetch_sub(&f->inode->opens, 1);
-	if (f->counted_write)
+	if (io_file_writes(f))
 		atomic_fetch_sub(&f->inode->writers, 1);
-	f->counted = f->counted_write = false;
+	f->counted = false;
 }
 
-void io_file_count(struct io_file *f, int flags)
+void io_file_count(struct io_file *f)
 {
 	if (f->counted || !f->inode)
 		return;
 	f->counted = true;
-	f->counted_write = (flags & O_ACCMODE) != O_RDONLY;
 	atomic_fetch_add(&f->inode->opens, 1);
-	if (f->counted_write)
+	if (io_file_writes(f))
 		atomic_fetch_add(&f->inode->writers, 1);
 }
 
@@ -236,7 +241,7 @@ void io_file_opened(struct io_volume *v, struct io_file *f)
 	v->files = f;
 	f->on_list = true;
 	pthread_mutex_unlock(&v->files_lock);
-	io_file_count(f, f->flags); /* if the open path did not already */
+	io_file_count(f); /* if the open path did not already */
 }
 
 void io_file_released(struct io_volume *v, struct io_file *f)

@@ -25,6 +25,7 @@
 #include <cmocka.h>
 
 #include "store.h"
+#include "tmptree.h"
 
 #define PATHF(buf, ...)                                                  \
 	assert_true((size_t)snprintf(buf, sizeof(buf), __VA_ARGS__) <      \
@@ -37,23 +38,12 @@ struct fx {
 	struct bk_store *s;
 };
 
-static int rm_entry(const char *path, const struct stat *st, int flag,
-		    struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static int setup(void **state)
 {
-	const char *base = getenv("TMPDIR");
 	struct fx *f = calloc(1, sizeof(*f));
 
 	assert_non_null(f);
-	PATHF(f->root, "%s/bklink.XXXXXX", base && *base ? base : "/tmp");
-	assert_non_null(mkdtemp(f->root));
+	assert_int_equal(tmptree_make(f->root, sizeof(f->root), "bklink"), 0);
 	PATHF(f->dir, "%s/store", f->root);
 	PATHF(f->vol, "%s/vol", f->root);
 	assert_int_equal(mkdir(f->vol, 0755), 0);
@@ -67,7 +57,7 @@ static int teardown(void **state)
 	struct fx *f = *state;
 
 	bk_store_close(f->s);
-	nftw(f->root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	tmptree_remove(f->root);
 	free(f);
 	return 0;
 }

@@ -23,9 +23,11 @@
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
+
 #include <sqlite3.h>
 
 #include "store.h"
+#include "tmptree.h"
 #include "store_int.h"
 
 /* snprintf into an array, failing the test if it does not fit. */
@@ -39,30 +41,13 @@ struct fx {
 	struct bk_store *s;
 };
 
-static int rm_entry(const char *path, const struct stat *st, int flag,
-		    struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static void rm_rf(const char *path)
-{
-	nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 static int setup(void **state)
 {
-	const char *base = getenv("TMPDIR");
 	struct fx *f = calloc(1, sizeof(*f));
 	unsigned recovered = 99;
 
 	assert_non_null(f);
-	PATHF(f->root, "%s/bkstore.XXXXXX",
-		 base && *base ? base : "/tmp");
-	assert_non_null(mkdtemp(f->root));
+	assert_int_equal(tmptree_make(f->root, sizeof(f->root), "bkstore"), 0);
 	PATHF(f->dir, "%s/store", f->root);
 	assert_int_equal(bk_store_open(f->dir, &f->s, &recovered), 0);
 	assert_int_equal(recovered, 0);
@@ -75,7 +60,7 @@ static int teardown(void **state)
 	struct fx *f = *state;
 
 	bk_store_close(f->s);
-	rm_rf(f->root);
+	tmptree_remove(f->root);
 	free(f);
 	return 0;
 }
@@ -1420,7 +1405,7 @@ static void fresh(struct fx *f)
 
 	bk_store_close(f->s);
 	f->s = NULL;
-	rm_rf(f->dir);
+	tmptree_remove(f->dir);
 	assert_int_equal(bk_store_open(f->dir, &f->s, &recovered), 0);
 	assert_int_equal(recovered, 0);
 }

@@ -36,6 +36,7 @@
 #include <cmocka.h>
 
 #include "store_int.h" /* bks_sync_choose_full */
+#include "tmptree.h"
 
 #ifndef SYS_cachestat
 #define SYS_cachestat 451
@@ -88,23 +89,12 @@ static int64_t mono_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag,
-		    struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static int setup(void **state)
 {
-	const char *base = getenv("TMPDIR");
 	struct fx *f = calloc(1, sizeof(*f));
 
 	assert_non_null(f);
-	PATHF(f->root, "%s/bksync.XXXXXX", base && *base ? base : "/tmp");
-	assert_non_null(mkdtemp(f->root));
+	assert_int_equal(tmptree_make(f->root, sizeof(f->root), "bksync"), 0);
 	PATHF(f->dir, "%s/store", f->root);
 	PATHF(f->vol, "%s/vol", f->root);
 	assert_int_equal(mkdir(f->vol, 0755), 0);
@@ -125,7 +115,7 @@ static int teardown(void **state)
 	struct fx *f = *state;
 
 	bk_store_close(f->s);
-	nftw(f->root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	tmptree_remove(f->root);
 	free(f);
 	return 0;
 }

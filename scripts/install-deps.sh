@@ -3,7 +3,7 @@
 # skipping those already present.  Runs apt-get only when something is missing.
 set -eu
 PKGS="build-essential meson ninja-build pkg-config libfuse3-dev fuse3 \
-libcmocka-dev libsqlite3-dev zlib1g-dev sqlite3 attr acl rsync git python3 util-linux \
+libcmocka-dev libsqlite3-dev zlib1g-dev libssl-dev sqlite3 attr acl rsync git python3 util-linux \
 fio hyperfine xfsprogs clang libclang-rt-14-dev libcap2-bin"
 missing=""
 for p in $PKGS; do

@@ -140,6 +140,11 @@ bool bk_entry_fill(struct bk_entry *e, const struct bk_version *v,
 	e->exists = exists;
 	e->atime_ns = v->atime_ns;
 	e->mtime_ns = v->mtime_ns;
+	if (v->hashed) {
+		e->flags |= BK_ENTRY_HASHED;
+		_Static_assert(sizeof(e->sha256) == sizeof(v->hash), "hash sizes");
+		memcpy(e->sha256, v->hash, sizeof(e->sha256));
+	}
 	_Static_assert(sizeof(e->comm) == sizeof(v->comm), "comm sizes");
 	memcpy(e->comm, v->comm, sizeof(e->comm));
 	e->comm[sizeof(e->comm) - 1] = '\0';

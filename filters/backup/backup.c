@@ -149,8 +149,16 @@ static struct bk_volume *bk_volume_of(PFLT_INSTANCE Instance)
 
 static void bk_volume_free(struct bk_volume *v)
 {
-	if (v->store)
+	struct bk_store_stats st;
+
+	if (v->store) {
+		/* For the unload line (the close's own last sync aside). */
+		bk_store_stats(v->store, &st);
+		atomic_fetch_add(&bk.stats.syncs_files, st.syncs_files);
+		atomic_fetch_add(&bk.stats.syncs_full, st.syncs_full);
+		atomic_fetch_add(&bk.stats.deduped, st.deduped);
 		bk_store_close(v->store);
+	}
 	free(v);
 }
 
@@ -1053,6 +1061,7 @@ static NTSTATUS FLTAPI bk_instance_setup(PCFLT_RELATED_OBJECTS FltObjects,
 		return STATUS_FLT_DO_NOT_ATTACH;
 	}
 	bk_store_set_durability(v->store, (enum bk_durability)bk.durability);
+	bk_store_set_dedupe(v->store, bk.content_hash);
 	bk_store_set_commit_hook(v->store, bk_committed, NULL);
 	if (bk_store_completed(v->store)) {
 		DbgPrint("backup: store %s: %u versions captured before the last stop committed\n",
@@ -1356,9 +1365,16 @@ static NTSTATUS bk_read_parameters(PUNICODE_STRING RegistryPath)
 		else if (strcasecmp(word, "flush"))
 			err = -EINVAL;
 	}
-	ZwClose(key);
-	if (err == -EINVAL)
+	if (err == -EINVAL) {
+		ZwClose(key);
 		BK_BAD("Durability (power, flush or process)");
+	}
+	err = bk_param_num(key, L"ContentHash", &num);
+	ZwClose(key);
+	if (err == -EINVAL || (!err && num > 1))
+		BK_BAD("ContentHash (dword:0 or dword:1)");
+	if (!err)
+		bk.content_hash = num == 1;
 	return STATUS_SUCCESS;
 }
 
@@ -1370,7 +1386,7 @@ static NTSTATUS FLTAPI bk_unload(FLT_FILTER_UNLOAD_FLAGS Flags)
 	bk_port_stop();
 	FltUnregisterFilter(bk.filter);
 	bk_policy_clear(&bk.policy);
-	DbgPrint("backup: unloaded; %llu versions kept (%llu bytes: %llu reflinked, %llu copied, %llu linked as they went; %llu withdrawn as their change failed, %llu given their own copy), %llu skipped by policy, %llu for a full store, %llu failed; the store synced %llu times before a program's sync\n",
+	DbgPrint("backup: unloaded; %llu versions kept (%llu bytes: %llu reflinked, %llu copied, %llu linked as they went; %llu withdrawn as their change failed, %llu given their own copy), %llu skipped by policy, %llu for a full store, %llu failed; %llu stored once as identical to another; the store synced %llu times before a program's sync, and on its own %llu times file by file and %llu times whole\n",
 		 (unsigned long long)bk.stats.kept,
 		 (unsigned long long)bk.stats.kept_bytes,
 		 (unsigned long long)bk.stats.cloned,
@@ -1381,7 +1397,10 @@ static NTSTATUS FLTAPI bk_unload(FLT_FILTER_UNLOAD_FLAGS Flags)
 		 (unsigned long long)bk.stats.skipped_policy,
 		 (unsigned long long)bk.stats.skipped_full,
 		 (unsigned long long)bk.stats.failed,
-		 (unsigned long long)bk.stats.synced);
+		 (unsigned long long)bk.stats.deduped,
+		 (unsigned long long)bk.stats.synced,
+		 (unsigned long long)bk.stats.syncs_files,
+		 (unsigned long long)bk.stats.syncs_full);
 	return STATUS_SUCCESS;
 }
 

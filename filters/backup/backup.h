@@ -35,7 +35,8 @@ struct bk_volume {
 
 struct bk_stats {
 	_Atomic uint64_t kept, kept_bytes, cloned, copied, linked, withdrawn,
-		unshared, skipped_policy, skipped_full, failed, synced;
+		unshared, skipped_policy, skipped_full, failed, synced,
+		deduped, syncs_files, syncs_full;
 };
 
 struct bk_globals {
@@ -45,6 +46,8 @@ struct bk_globals {
 	char store_root[BK_PATH_MAX]; /* stores live in <store_root>/<volume> */
 	bool clone_only, copy_only; /* StoreMethod parameter */
 	int durability; /* enum bk_durability: Durability */
+	bool content_hash; /* ContentHash: hash versions, store identical
+			      content once (store.h: bk_store_set_dedupe) */
 	uint32_t when_full; /* enum bk_when_full */
 	pthread_mutex_t lock; /* the volume list and refs */
 	struct bk_volume *volumes;

@@ -34,7 +34,7 @@
 
 #include "store_int.h"
 
-#define BKS_SCHEMA_VERSION 1
+#define BKS_SCHEMA_VERSION 2
 #define BKS_BATCH 32
 
 static const char *const migrations[BKS_SCHEMA_VERSION] = {
@@ -62,11 +62,16 @@ static const char *const migrations[BKS_SCHEMA_VERSION] = {
 	"CREATE INDEX versions_time ON versions (time_ns, id);"
 	/* list_deleted walks only the DELETE rows, in id order */
 	"CREATE INDEX versions_deleted ON versions (id) WHERE reason = 4;",
+	/* 1 -> 2: ContentHash (dedupe.c).  Rows of before stay unhashed. */
+	"ALTER TABLE versions ADD COLUMN hash BLOB;"
+	"CREATE INDEX versions_hash ON versions (hash, size)"
+	" WHERE hash IS NOT NULL;",
 };
 
 #define COLS                                                             \
 	"id, path, file_id, version, time_ns, size, reason, method, pid, " \
-	"comm, uid, owner_uid, owner_gid, mode, atime_ns, mtime_ns, object"
+	"comm, uid, owner_uid, owner_gid, mode, atime_ns, mtime_ns, object, " \
+	"hash"
 
 static const char *const stmt_sql[BKS_NSTMT] = {
 	[BKS_BEGIN] = "BEGIN",
@@ -75,10 +80,11 @@ static const char *const stmt_sql[BKS_NSTMT] = {
 	[BKS_INSERT] =
 		"INSERT INTO versions (path, version, file_id, time_ns, size,"
 		" reason, method, pid, comm, uid, owner_uid, owner_gid, mode,"
-		" atime_ns, mtime_ns, object) VALUES (?1,"
+		" atime_ns, mtime_ns, object, hash) VALUES (?1,"
 		" (SELECT coalesce(max(version), 0) + 1 FROM versions"
 		"  WHERE path = ?1),"
-		" ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
+		" ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,"
+		" ?16)"
 		" RETURNING id, version",
 	[BKS_GET] = "SELECT " COLS " FROM versions WHERE id = ?1",
 	[BKS_LIST] = "SELECT " COLS " FROM versions"
@@ -114,6 +120,10 @@ static const char *const stmt_sql[BKS_NSTMT] = {
 	[BKS_HAS_OBJECT] = "SELECT 1 FROM versions WHERE object = ?1",
 	[BKS_VICTIM_OBJECT] = "SELECT id, object, size FROM versions WHERE object = ?1",
 	[BKS_LINKED] = "SELECT object, size FROM versions WHERE method = 3",
+	/* dedupe.c: the newest copy or clone with this content. */
+	[BKS_SAME_CONTENT] = "SELECT object FROM versions WHERE hash = ?1"
+			     " AND size = ?2 AND method IN (1, 2)"
+			     " AND object != ?3 ORDER BY id DESC LIMIT 1",
 };
 
 int bks_sqlite_err(int rc)
@@ -345,6 +355,10 @@ static void row_to_version(sqlite3_stmt *st, struct bk_version *v)
 	v->atime_ns = sqlite3_column_int64(st, 14);
 	v->mtime_ns = sqlite3_column_int64(st, 15);
 	column_text(st, 16, v->object, sizeof(v->object));
+	if (sqlite3_column_bytes(st, 17) == BK_HASH_LEN) {
+		memcpy(v->hash, sqlite3_column_blob(st, 17), BK_HASH_LEN);
+		v->hashed = true;
+	}
 }
 
 /* Inserts v's row; v->id and v->version are written back.  Locked. */
@@ -371,6 +385,8 @@ int bks_insert(struct bk_store *s, struct bk_version *v)
 	sqlite3_bind_int64(st, 13, v->atime_ns);
 	sqlite3_bind_int64(st, 14, v->mtime_ns);
 	sqlite3_bind_text(st, 15, v->object, -1, SQLITE_STATIC);
+	if (v->hashed)
+		sqlite3_bind_blob(st, 16, v->hash, BK_HASH_LEN, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW) {
 		sqlite3_reset(st);
@@ -516,15 +532,71 @@ int bk_store_list_deleted(struct bk_store *s, const char *dir, int64_t after,
 	return run_listing(s, &l, after, max, fn, arg);
 }
 
+/* What objects/ takes: st_blocks of each file, once per file however
+ * many versions name it (dedupe.c). */
+struct blocks {
+	uint64_t bytes;
+	struct named {
+		ino_t ino;
+		uint64_t bytes;
+	} *multi; /* files with several names, counted at the end */
+	size_t n, cap;
+	bool nomem;
+};
+
 static int add_blocks(int dfd, const char *name, const char *object,
 		      void *arg)
 {
+	struct blocks *b = arg;
 	struct stat st;
 
 	(void)object;
-	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
-		*(uint64_t *)arg += (uint64_t)st.st_blocks * 512;
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return 0;
+	if (st.st_nlink <= 1) {
+		b->bytes += (uint64_t)st.st_blocks * 512;
+		return 0;
+	}
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? 2 * b->cap : 64;
+		struct named *nm = realloc(b->multi, cap * sizeof(*nm));
+
+		if (!nm) {
+			b->nomem = true;
+			return 1;
+		}
+		b->multi = nm;
+		b->cap = cap;
+	}
+	b->multi[b->n].ino = st.st_ino;
+	b->multi[b->n].bytes = (uint64_t)st.st_blocks * 512;
+	b->n++;
 	return 0;
+}
+
+static int cmp_ino(const void *a, const void *b)
+{
+	ino_t x = ((const struct named *)a)->ino, y = ((const struct named *)b)->ino;
+
+	return x < y ? -1 : x > y;
+}
+
+static int disk_bytes(struct bk_store *s, uint64_t *out)
+{
+	struct blocks b = { 0 };
+	int err = bks_walk_objects(s, add_blocks, &b);
+
+	if (b.nomem)
+		err = -ENOMEM;
+	if (!err && b.n) {
+		qsort(b.multi, b.n, sizeof(*b.multi), cmp_ino);
+		for (size_t i = 0; i < b.n; i++)
+			if (i == 0 || b.multi[i].ino != b.multi[i - 1].ino)
+				b.bytes += b.multi[i].bytes;
+	}
+	free(b.multi);
+	*out = b.bytes;
+	return err;
 }
 
 int bk_store_usage(struct bk_store *s, struct bk_usage *u)
@@ -558,7 +630,7 @@ out:
 	if (err)
 		return err;
 	/* Files come and go while this walks: disk_bytes is an estimate. */
-	return bks_walk_objects(s, add_blocks, &u->disk_bytes);
+	return disk_bytes(s, &u->disk_bytes);
 }
 
 uint64_t bk_store_bytes(struct bk_store *s)

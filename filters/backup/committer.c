@@ -357,10 +357,18 @@ static void commit_batch(struct bk_store *s, struct bks_item *list)
 	struct bks_item *it;
 	bool txn, redo = false;
 
+	/* ContentHash: the hashes first, without the lock (dedupe.c). */
+	for (it = list; it; it = it->next)
+		if (bks_dedupe_wanted(s, &it->v))
+			bks_hash_object(s, &it->v);
 	/* The files are in objects/ already (bk_store_begin placed them). */
 	pthread_mutex_lock(&s->lock);
 	txn = bks_exec(s, BKS_BEGIN) == 0;
 	for (it = list; it && !redo; it = it->next) {
+		/* After the rows before it in the batch: identical versions
+		 * of one batch share too. */
+		if (it->v.hashed)
+			bks_share_placed(s, &it->v);
 		it->err = bks_insert(s, &it->v);
 		/* A failed statement may have ended the transaction. */
 		if (it->err && txn && sqlite3_get_autocommit(s->db))

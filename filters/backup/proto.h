@@ -27,7 +27,7 @@
 
 #define BK_PORT_NAME L"\\AltitudeBackup"
 #define BK_PROTO_MAGIC 0x4b424c41u /* "ALBK" */
-#define BK_PROTO_VERSION 1
+#define BK_PROTO_VERSION 2 /* 2: bk_entry's flags and sha256 */
 #define BK_PROTO_PATH_MAX 4096
 #define BK_PROTO_MAX_REPLY (64 * 1024) /* the port's message limit */
 
@@ -79,9 +79,15 @@ struct bk_entry {
 	uint32_t owner_uid, owner_gid, mode;
 	uint32_t exists; /* DELETED: 0; LIST/INFO: 1 if the path exists now */
 	int64_t atime_ns, mtime_ns;
+	uint32_t flags; /* BK_ENTRY_* */
+	uint32_t pad; /* 0 */
+	uint8_t sha256[32]; /* the content's, with BK_ENTRY_HASHED */
 	char comm[16];
 	char path[BK_PROTO_PATH_MAX]; /* absolute Linux path */
 };
+
+/* The version's content was hashed (the filter's ContentHash). */
+#define BK_ENTRY_HASHED 0x1u
 
 struct bk_usage_reply {
 	char volume[256]; /* the Linux directory the volume covers */

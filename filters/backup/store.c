@@ -554,6 +554,28 @@ int bks_insert_version(struct bk_store *s, struct bk_pending *p,
 	return err;
 }
 
+/* POWER, ContentHash: p->object was made a second name of an identical
+ * version's file (dedupe.c).  Its name is synced, the copy dropped unsynced,
+ * then the row is inserted. */
+static int commit_shared(struct bk_store *s, struct bk_pending *p,
+			 struct bk_version *v)
+{
+	char sub[3] = { p->object[0], p->object[1], '\0' };
+	int err = bks_fsync_dir_at(s->objfd, sub);
+
+	close(p->fd);
+	p->fd = -1;
+	if (p->tmp[0])
+		unlink(p->tmp); /* a named copy in tmp/ */
+	p->tmp[0] = '\0';
+	if (err) {
+		unlinkat(s->objfd, p->object, 0);
+		p->object[0] = '\0';
+		return err;
+	}
+	return bks_insert_version(s, p, v);
+}
+
 static bool version_ok(const struct bk_version *v)
 {
 	size_t n = strnlen(v->path, BK_PATH_MAX);
@@ -596,6 +618,7 @@ int bk_store_commit(struct bk_store *s, struct bk_pending *p,
 		v->time_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
 	}
 	v->size = (uint64_t)st.st_size;
+	v->hashed = false; /* the store's to compute (dedupe.c) */
 	if (p->linked) {
 		err = bks_commit_linked(s, p, v);
 		if (err)
@@ -607,6 +630,12 @@ int bk_store_commit(struct bk_store *s, struct bk_pending *p,
 		if (err)
 			goto fail;
 		return 0;
+	}
+	if (bks_dedupe_wanted(s, v)) {
+		v->hashed = bks_hash_fd(p->fd, v->size, v->hash) == 0;
+		snprintf(v->object, sizeof(v->object), "%s", p->object);
+		if (v->hashed && bks_share_new(s, v))
+			return commit_shared(s, p, v);
 	}
 	err = publish(s, name, p->object, p->tmp[0] ? -1 : p->fd);
 	/* Durable before the row: the content, then the name.  Syncing the

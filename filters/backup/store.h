@@ -36,6 +36,7 @@
 #define BK_PATH_MAX 4096
 #define BK_OBJECT_MAX 64
 #define BK_COMM_MAX 16
+#define BK_HASH_LEN 32 /* SHA-256 */
 
 /* Why a version was kept (the change that was about to happen). */
 enum bk_reason {
@@ -71,6 +72,10 @@ struct bk_version {
 	uint32_t owner_uid, owner_gid, mode; /* the file's, at version time */
 	int64_t atime_ns, mtime_ns; /* the file's times, at version time */
 	char object[BK_OBJECT_MAX]; /* content file, relative to objects/ */
+	/* SHA-256 of the content, when the store hashes (bk_store_set_dedupe)
+	 * and the version was copied or cloned; hashed false otherwise. */
+	bool hashed;
+	uint8_t hash[BK_HASH_LEN];
 };
 
 /* Limits read from the filter's Parameters; 0 means "no limit". */
@@ -100,8 +105,10 @@ struct bk_store;
 /* Totals of one store. */
 struct bk_usage {
 	uint64_t versions; /* rows */
-	uint64_t bytes; /* sum of sizes (clones counted at full size) */
-	uint64_t disk_bytes; /* st_blocks * 512 of objects/ (what it takes) */
+	uint64_t bytes; /* sum of sizes (clones and shared content counted
+			   at full size, once per version) */
+	uint64_t disk_bytes; /* st_blocks * 512 of objects/ (what it takes;
+				a file with several names counted once) */
 	uint64_t paths; /* distinct paths */
 	int64_t oldest_ns, newest_ns; /* 0 when empty */
 };
@@ -154,6 +161,15 @@ int bk_store_flush(struct bk_store *s);
  * bk_store_flush.
  */
 int bk_store_sync(struct bk_store *s);
+/* What a store did since it was opened, every version captured before
+ * the call committed. */
+struct bk_store_stats {
+	uint64_t deduped; /* versions stored as a second name of identical
+			     content (bk_store_set_dedupe) */
+	uint64_t syncs_files; /* FLUSH: syncs of the store's own files */
+	uint64_t syncs_full; /* FLUSH: syncs that were one syncfs */
+};
+void bk_store_stats(struct bk_store *s, struct bk_store_stats *st);
 /*
  * Called after each version's row is inserted (err 0), or when a version
  * that bk_store_commit accepted could not be committed after all (err <
@@ -164,6 +180,17 @@ int bk_store_sync(struct bk_store *s);
 typedef void (*bk_commit_hook)(struct bk_store *s, const struct bk_version *v,
 			       int err, void *arg);
 void bk_store_set_commit_hook(struct bk_store *s, bk_commit_hook fn, void *arg);
+/*
+ * Content hashing and deduplication (dedupe.c), off by default.  When on,
+ * each copied or cloned version's content is hashed (SHA-256, recorded in
+ * its row) as it is committed, and a version whose content is identical to
+ * a copied or cloned version already in the store (same hash and size) is
+ * stored once: its object becomes a second name of that version's file (a
+ * hard link), and the copy just made is dropped.  Versions of deleted or
+ * replaced files (BK_METHOD_LINK) are the file itself: neither hashed nor
+ * shared.  Set it before the first bk_store_begin.
+ */
+void bk_store_set_dedupe(struct bk_store *s, bool on);
 /* Versions that bk_store_open completed from the journal (captured before
  * the previous owner stopped, not yet committed). */
 unsigned bk_store_completed(const struct bk_store *s);

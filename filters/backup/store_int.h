@@ -16,6 +16,8 @@
  *              a row, rows without an object
  *   evict.c    deleting versions: one (bk_store_delete) or by policy
  *              (bk_store_enforce, bk_store_trim)
+ *   dedupe.c   ContentHash: hashing a version's content, and storing
+ *              identical content once (a second name of the same file)
  *   policy.c   bk_policy_wants, bk_policy_clear
  *
  * Locking: s->lock guards s->db, every statement and s->total; s->q_lock
@@ -63,6 +65,7 @@ enum bks_stmt {
 	BKS_HAS_OBJECT,
 	BKS_VICTIM_OBJECT,
 	BKS_LINKED,
+	BKS_SAME_CONTENT,
 	BKS_NSTMT
 };
 
@@ -111,6 +114,8 @@ struct bk_store {
 	_Atomic uint64_t bytes;
 	int dirfd; /* the store directory; holds the flock */
 	enum bk_durability durability;
+	bool dedupe; /* bk_store_set_dedupe */
+	_Atomic uint64_t deduped; /* versions stored as a second name */
 	int objfd; /* objects/ */
 	int tmpfd; /* tmp/ */
 	char dir[BK_PATH_MAX]; /* absolute */
@@ -167,6 +172,7 @@ struct bk_store {
 		int64_t per_file_ns; /* file-by-file sync, per file (EWMA) */
 		int64_t full_ns; /* syncfs (EWMA) */
 		unsigned syncs; /* periodic ones */
+		uint64_t n_files, n_full; /* syncs made each way */
 	} sync_cost; /* under sync_lock */
 };
 
@@ -225,6 +231,27 @@ int bks_sync(struct bk_store *s, enum bks_sync_how how, uint64_t *captured,
 	     uint64_t *rows);
 /* BKS_SYNC_AUTO's choice for files files, given what was measured. */
 bool bks_sync_choose_full(const struct bks_sync_cost *c, size_t files);
+
+/* dedupe.c */
+/* SHA-256 of the first size bytes of fd (size exactly, or -EIO). */
+int bks_hash_fd(int fd, uint64_t size, uint8_t hash[BK_HASH_LEN]);
+/* Whether v's content is hashed and shared: s->dedupe and a copy or a
+ * clone. */
+bool bks_dedupe_wanted(const struct bk_store *s, const struct bk_version *v);
+/* Hashes v's object (in objects/ already, v->size bytes) into v->hash. */
+int bks_hash_object(struct bk_store *s, struct bk_version *v);
+/* Locked.  The newest copied or cloned object other than v->object with
+ * v's hash and size, into other; -ENOENT when there is none. */
+int bks_same_content(struct bk_store *s, const struct bk_version *v,
+		     char other[BK_OBJECT_MAX]);
+/* Locked.  Makes v->object, whose content is in objects/ already, a second
+ * name of an identical version's file (atomically: the name always holds
+ * the content).  1 when it did, 0 when there is none or it could not be
+ * linked (the copy stays: not an error). */
+int bks_share_placed(struct bk_store *s, const struct bk_version *v);
+/* Not locked.  Names v->object, which does not exist yet, as a second name
+ * of an identical version's file.  1 when it did, 0 when not. */
+int bks_share_new(struct bk_store *s, const struct bk_version *v);
 
 /* committer.c */
 void bks_queue_init(struct bk_store *s);

@@ -253,6 +253,10 @@ int bks_sync(struct bk_store *s, enum bks_sync_how how, uint64_t *captured,
 	}
 	if (how == BKS_SYNC_AUTO)
 		s->sync_cost.syncs++;
+	if (full)
+		s->sync_cost.n_full++;
+	else
+		s->sync_cost.n_files++;
 	free(obj);
 	if (err) {
 		/* What this sync took is not known to be durable. */
@@ -262,4 +266,17 @@ int bks_sync(struct bk_store *s, enum bks_sync_how how, uint64_t *captured,
 	}
 	pthread_mutex_unlock(&s->sync_lock);
 	return err;
+}
+
+void bk_store_stats(struct bk_store *s, struct bk_store_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	if (!s)
+		return;
+	bks_settle(s);
+	st->deduped = atomic_load(&s->deduped);
+	pthread_mutex_lock(&s->sync_lock);
+	st->syncs_files = s->sync_cost.n_files;
+	st->syncs_full = s->sync_cost.n_full;
+	pthread_mutex_unlock(&s->sync_lock);
 }

@@ -55,7 +55,7 @@ check_eq "JSON: version 1 has the size, method, owner, mode, exists, path" \
 	"$(jq_ '" ".join(str(J[0][k]) for k in ("size", "method", "owner_uid", "owner_gid", "mode", "exists", "path"))')"
 [[ -z $METHOD ]] && METHOD=$(jq_ 'J[0]["method"]')
 check_eq "JSON: every documented key is there" \
-	"exists,id,method,mode,owner_gid,owner_uid,path,pid,process,reason,size,time,time_ns,uid,version" \
+	"exists,id,method,mode,owner_gid,owner_uid,path,pid,process,reason,sha256,size,time,time_ns,uid,version" \
 	"$(jq_ '",".join(sorted(J[0]))')"
 check_eq "JSON: the process (bash), its pid and uid 0 are recorded" "bash True 0" \
 	"$(jq_ 'J[0]["process"] + " " + str(J[0]["pid"] > 0) + " " + str(J[0]["uid"])')"

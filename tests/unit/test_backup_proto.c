@@ -369,7 +369,9 @@ static void test_request_valid(void **state)
 	r.magic++;
 	assert_false(bk_request_valid(&r, sizeof(r), &out));
 	r = good_request(BK_OP_LIST, "/srv/data/f");
-	r.version = 2;
+	r.version = BK_PROTO_VERSION + 1;
+	assert_false(bk_request_valid(&r, sizeof(r), &out));
+	r.version = 1; /* entries without a hash: a program of before */
 	assert_false(bk_request_valid(&r, sizeof(r), &out));
 	r = good_request(0, "/srv/data/f");
 	assert_false(bk_request_valid(&r, sizeof(r), &out));
@@ -497,6 +499,16 @@ static void test_join_and_entry(void **state)
 	assert_int_equal(e.mode, S_IFREG | 0640);
 	assert_int_equal(e.exists, 1);
 	assert_int_equal(strlen(e.comm), sizeof(e.comm) - 1);
+	/* Unhashed: no flag, no bytes; hashed: the flag and the hash. */
+	assert_int_equal(e.flags, 0);
+	for (size_t i = 0; i < sizeof(e.sha256); i++)
+		assert_int_equal(e.sha256[i], 0);
+	v.hashed = true;
+	for (size_t i = 0; i < sizeof(v.hash); i++)
+		v.hash[i] = (uint8_t)(0xa0 + i);
+	assert_true(bk_entry_fill(&e, &v, "/srv/data", true));
+	assert_int_equal(e.flags, BK_ENTRY_HASHED);
+	assert_memory_equal(e.sha256, v.hash, sizeof(e.sha256));
 	memset(v.path, 'p', sizeof(v.path) - 1);
 	v.path[0] = '/';
 	v.path[sizeof(v.path) - 1] = '\0';

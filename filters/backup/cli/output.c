@@ -191,6 +191,18 @@ static void ab_json_time(const char *key, int64_t ns)
 	ab_json_str(t);
 }
 
+/* n bytes as 2n lowercase hex digits and a NUL. */
+static void ab_hex(const uint8_t *b, size_t n, char *out)
+{
+	static const char dig[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = dig[b[i] >> 4];
+		out[2 * i + 1] = dig[b[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
 static void ab_json_entry(const struct bk_entry *e)
 {
 	char t[64];
@@ -208,6 +220,15 @@ static void ab_json_entry(const struct bk_entry *e)
 	       e->uid, e->owner_uid, e->owner_gid, e->mode & 07777,
 	       e->exists ? "true" : "false");
 	ab_json_str(e->path);
+	printf(", \"sha256\": ");
+	if (e->flags & BK_ENTRY_HASHED) {
+		char h[2 * sizeof(e->sha256) + 1];
+
+		ab_hex(e->sha256, sizeof(e->sha256), h);
+		printf("\"%s\"", h);
+	} else {
+		printf("null");
+	}
 	putchar('}');
 }
 
@@ -334,6 +355,12 @@ void ab_print_entry(const struct bk_entry *e)
 	printf("modified: %s\n", m);
 	printf("accessed: %s\n", a);
 	printf("inode:    %" PRIu64 "\n", e->file_id);
+	if (e->flags & BK_ENTRY_HASHED) {
+		char h[2 * sizeof(e->sha256) + 1];
+
+		ab_hex(e->sha256, sizeof(e->sha256), h);
+		printf("sha256:   %s\n", h);
+	}
 }
 
 /* ---- Usage ------------------------------------------------------------------------- */

@@ -944,7 +944,10 @@ NTSYSAPI NTSTATUS FLTAPI FltFsControlFile(PFLT_INSTANCE Instance,
  * quarantine): by reflink (FICLONE) when both are on one file system that
  * shares blocks, else by copy_file_range (or read/write).  The target is
  * truncated to the source's size first.  Output: how it was done and the
- * bytes.  Flags LX_COPY_CLONE_ONLY: STATUS_NOT_SUPPORTED instead of
+ * bytes.  A target open with O_DIRECT gets a copy written around the page
+ * cache (whole 4 KiB blocks from an aligned buffer, the tail buffered) and
+ * may be left without O_DIRECT; one whose file system refuses direct I/O
+ * is copied as any other.  Flags LX_COPY_CLONE_ONLY: STATUS_NOT_SUPPORTED instead of
  * copying; LX_COPY_NO_CLONE: always copy.  A negative descriptor, an
  * unknown flag or both flags: STATUS_INVALID_PARAMETER; buffers shorter
  * than the structures: STATUS_BUFFER_TOO_SMALL.  A lower filter that changes

@@ -414,10 +414,19 @@ static NTSTATUS bk_copy(PFLT_INSTANCE Instance, PFILE_OBJECT fo, int fd,
 	ULONG got = 0;
 	char *buf;
 	NTSTATUS st;
+	bool direct;
+	int fl;
 
 	in.Flags = bk.copy_only ? LX_COPY_NO_CLONE : bk.clone_only ? LX_COPY_CLONE_ONLY : 0;
+	fl = fcntl(fd, F_GETFL);
+	/* A copy goes straight to the disk (O_DIRECT): it does not double
+	 * the page cache the file takes, and a sync has no data of it left
+	 * to write.  Where the store's file system refuses, as it is. */
+	direct = !bk.clone_only && fl >= 0 && fcntl(fd, F_SETFL, fl | O_DIRECT) == 0;
 	st = FltFsControlFile(Instance, fo, FSCTL_LX_COPY_TO_DESCRIPTOR, &in,
 			      sizeof(in), &out, sizeof(out), NULL);
+	if (direct)
+		fcntl(fd, F_SETFL, fl);
 	if (NT_SUCCESS(st)) {
 		*method = out.Method == LX_COPY_METHOD_CLONE ? BK_METHOD_CLONE
 							    : BK_METHOD_COPY;

@@ -13,6 +13,8 @@
 #include "rtl/rtl.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <linux/fs.h>
 #include <stdlib.h>
@@ -20,13 +22,115 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/*
+ * A target open O_DIRECT (the caller wants the copy written around the
+ * page cache, straight to the disk) is written from an aligned buffer, a
+ * buffer per thread kept for the thread's life: a fresh one would cost a
+ * page fault per page at each copy.  The tail that is not a whole block is
+ * written through the page cache (O_DIRECT cleared for it, then set
+ * again).  The alignment is the largest logical block size in use (4 KiB),
+ * and a file system that refuses it makes the rest a buffered copy.
+ */
+#define FSCTL_DIRECT_ALIGN 4096
+#define FSCTL_DIRECT_BUF (256 * 1024)
+
+static pthread_key_t fsctl_buf_key;
+static pthread_once_t fsctl_buf_once = PTHREAD_ONCE_INIT;
+
+static void fsctl_buf_key_make(void)
+{
+	pthread_key_create(&fsctl_buf_key, free);
+}
+
+static char *fsctl_direct_buf(void)
+{
+	char *buf;
+
+	pthread_once(&fsctl_buf_once, fsctl_buf_key_make);
+	buf = pthread_getspecific(fsctl_buf_key);
+	if (!buf) {
+		if (posix_memalign((void **)&buf, FSCTL_DIRECT_ALIGN, FSCTL_DIRECT_BUF))
+			return NULL;
+		if (pthread_setspecific(fsctl_buf_key, buf)) {
+			free(buf);
+			return NULL;
+		}
+	}
+	return buf;
+}
+
+/* Copies src[*in, size) to dst at *out through the page cache of neither
+ * (see above).  Returns 0 with *in == size, or 0 earlier when the rest
+ * is for the buffered copy (the source shrank, or O_DIRECT was refused),
+ * or -errno. */
+static int fsctl_copy_direct(int src, int dst, int flags, off_t size,
+			     off_t *in, off_t *out, LONGLONG *done)
+{
+	char *buf = fsctl_direct_buf();
+
+	if (!buf)
+		return 0;
+	while (*in < size) {
+		size_t want = size - *in < FSCTL_DIRECT_BUF ? (size_t)(size - *in)
+							    : FSCTL_DIRECT_BUF;
+		ssize_t n = pread(src, buf, want, *in), k;
+		size_t whole;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return 0;
+		whole = (size_t)n & ~(size_t)(FSCTL_DIRECT_ALIGN - 1);
+		if (whole) {
+			k = pwrite(dst, buf, whole, *out);
+			if (k < 0 && errno == EINVAL)
+				return 0; /* not here: the buffered copy */
+			if (k < 0)
+				return -errno;
+			*in += k;
+			*out += k;
+			*done += k;
+			if ((size_t)k < whole)
+				continue;
+		}
+		if (whole < (size_t)n) {
+			/* The tail: buffered, then O_DIRECT again. */
+			if (fcntl(dst, F_SETFL, flags & ~O_DIRECT) < 0)
+				return -errno;
+			k = pwrite(dst, buf + whole, (size_t)n - whole, *out);
+			fcntl(dst, F_SETFL, flags);
+			if (k < 0)
+				return -errno;
+			*in += k;
+			*out += k;
+			*done += k;
+		}
+	}
+	return 0;
+}
+
 /* Plain copy of src[0, size) to dst[0, size). */
 static int fsctl_copy(int src, int dst, off_t size, LONGLONG *done)
 {
 	off_t in = 0, out = 0;
 	char *buf = NULL;
+	int flags = fcntl(dst, F_GETFL), err;
 
 	*done = 0;
+	if (flags >= 0 && (flags & O_DIRECT)) {
+		if (size >= FSCTL_DIRECT_ALIGN) {
+			err = fsctl_copy_direct(src, dst, flags, size, &in, &out,
+						done);
+			if (err || in >= size)
+				return err;
+		}
+		/* What is left goes buffered, below (the target is left
+		 * without O_DIRECT). */
+		if (fcntl(dst, F_SETFL, flags & ~O_DIRECT) < 0)
+			return -errno;
+	}
 	while (in < size) {
 		ssize_t n = copy_file_range(src, &in, dst, &out,
 					    (size_t)(size - in), 0);

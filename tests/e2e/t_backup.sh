@@ -198,6 +198,17 @@ check_eq "mmap: the file has the new bytes" MMAPD "$(dd if="$D/mm.bin" bs=1 skip
 check_eq "mmap write-back: one version, reason write" write "$(reasons "$D/mm.bin")"
 check_version "mmap: the version is the content before the mapping wrote" "$D/mm.bin" 1 "$S"
 
+# ---- sizes around the copy's block boundaries ------------------------------------------------
+# A copy is written straight to the disk in whole 4 KiB blocks from a
+# 256 KiB buffer, and its tail through the page cache: each version must
+# be byte-exact whatever its size.
+for size in 1 4095 4096 4097 102411 262144 262145 528391 1048579; do
+	head -c $size /dev/urandom >"$D/sz$size.bin"
+	S=$(keep trig/sz$size.bin 1)
+	printf 'new\n' >"$D/sz$size.bin"
+	check_version "a version of $size bytes is byte-exact" "$D/sz$size.bin" 1 "$S"
+done
+
 # ---- restore: in place and --to, mode, times, owner -------------------------------------------------
 printf 'version one\n' >"$D/meta.txt"
 chmod 640 "$D/meta.txt"

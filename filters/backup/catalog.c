@@ -34,7 +34,7 @@
 
 #include "store_int.h"
 
-#define BKS_SCHEMA_VERSION 2
+#define BKS_SCHEMA_VERSION 3
 #define BKS_BATCH 32
 
 static const char *const migrations[BKS_SCHEMA_VERSION] = {
@@ -66,6 +66,10 @@ static const char *const migrations[BKS_SCHEMA_VERSION] = {
 	"ALTER TABLE versions ADD COLUMN hash BLOB;"
 	"CREATE INDEX versions_hash ON versions (hash, size)"
 	" WHERE hash IS NOT NULL;",
+	/* 2 -> 3: the journal sequence number of the newest version whose
+	 * row was committed (committer.c), so that the replay at open never
+	 * brings back a version evicted before its file was unlinked. */
+	"CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);",
 };
 
 #define COLS                                                             \
@@ -120,6 +124,10 @@ static const char *const stmt_sql[BKS_NSTMT] = {
 	[BKS_HAS_OBJECT] = "SELECT 1 FROM versions WHERE object = ?1",
 	[BKS_VICTIM_OBJECT] = "SELECT id, object, size FROM versions WHERE object = ?1",
 	[BKS_LINKED] = "SELECT object, size FROM versions WHERE method = 3",
+	[BKS_GET_COMMITTED] = "SELECT value FROM meta WHERE key = 'committed_seq'",
+	[BKS_SET_COMMITTED] = "INSERT INTO meta (key, value)"
+			      " VALUES ('committed_seq', ?1) ON CONFLICT (key)"
+			      " DO UPDATE SET value = max(value, excluded.value)",
 	/* dedupe.c: the newest copy or clone with this content. */
 	[BKS_SAME_CONTENT] = "SELECT object FROM versions WHERE hash = ?1"
 			     " AND size = ?2 AND method IN (1, 2)"

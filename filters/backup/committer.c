@@ -18,8 +18,13 @@
  * cache keeps the files and the journal, and bks_journal_replay, at the
  * next open, commits every recorded version whose file is complete (it has
  * the size the record gives; a record is written only after the content)
- * and that has no row yet; bks_recover then removes the files no row
- * names (content whose record was never written, unused pool files).  A
+ * and whose row was never committed: the catalog's meta committed_seq, set
+ * in each batch's transaction, is the newest record committed, so a
+ * version evicted before its file was unlinked is not brought back.
+ * Record numbers go on from there across runs (s->seq_base), and a
+ * record that has a row is skipped too.  bks_recover then removes the
+ * files no row names (content whose record was never written, unused pool
+ * files, an evicted version's).  A
  * record that is torn or garbled (its CRC-32 does not match) ends the
  * replay: records are appended in order, so nothing valid follows it.
  * After a power failure the same size check keeps partial content out,
@@ -202,6 +207,40 @@ static bool file_has_size(int dfd, const char *name, uint64_t size)
 	       S_ISREG(st.st_mode) && (uint64_t)st.st_size == size;
 }
 
+/* Locked.  The newest journal sequence number whose row was committed
+ * into *seq; false when the catalog has none (a new store, or one of
+ * before schema 3). */
+static int get_committed(struct bk_store *s, bool *have, uint64_t *seq)
+{
+	sqlite3_stmt *st;
+	int rc, err = 0;
+
+	*have = false;
+	*seq = 0;
+	st = bks_stmt(s, BKS_GET_COMMITTED, &err);
+	if (!st)
+		return err;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*have = true;
+		*seq = (uint64_t)sqlite3_column_int64(st, 0);
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : bks_sqlite_err(rc) ?: -EIO;
+}
+
+/* Locked.  Records seq as committed (never lowers it). */
+static int set_committed(struct bk_store *s, uint64_t seq)
+{
+	int err = 0;
+	sqlite3_stmt *st = bks_stmt(s, BKS_SET_COMMITTED, &err);
+
+	if (!st)
+		return err;
+	sqlite3_bind_int64(st, 1, (int64_t)seq);
+	return bks_run(st);
+}
+
 /* Locked, in a transaction.  Commits v if its content is complete (it has
  * the recorded size) and no row names it yet.  1 when it did. */
 static int replay_one(struct bk_store *s, struct bk_version *v)
@@ -303,6 +342,8 @@ int bks_journal_replay(struct bk_store *s)
 	struct replayed *list = NULL;
 	size_t n = 0, cap = 0;
 	unsigned char *buf;
+	uint64_t committed = 0;
+	bool have = false;
 	size_t len;
 	int err = 0, r;
 
@@ -316,23 +357,41 @@ int bks_journal_replay(struct bk_store *s)
 			err = decode_all(buf, len, &list, &n, &cap);
 		free(buf);
 	}
+	if (!err) {
+		pthread_mutex_lock(&s->lock);
+		err = get_committed(s, &have, &committed);
+		pthread_mutex_unlock(&s->lock);
+		if (have)
+			s->seq_base = committed + 1;
+	}
 	if (!err && n) {
 		/* In capture order: version numbers follow it. */
 		qsort(list, n, sizeof(*list), cmp_seq);
 		pthread_mutex_lock(&s->lock);
 		err = bks_exec(s, BKS_BEGIN);
 		for (size_t i = 0; !err && i < n; i++) {
+			/* Committed once: a version without its row now was
+			 * evicted or withdrawn (its file, if a crash left it,
+			 * is removed by bks_recover). */
+			if (have && list[i].seq <= committed)
+				continue;
 			r = replay_one(s, list[i].v);
 			if (r > 0)
 				s->completed++;
 			else if (r < 0)
 				err = r;
 		}
+		/* Every record is settled now: the next run numbers after
+		 * them. */
+		if (!err)
+			err = set_committed(s, list[n - 1].seq);
 		if (!err)
 			err = bks_exec(s, BKS_COMMIT);
 		if (err)
 			bks_exec(s, BKS_ROLLBACK);
 		pthread_mutex_unlock(&s->lock);
+		if (!err && list[n - 1].seq >= s->seq_base)
+			s->seq_base = list[n - 1].seq + 1;
 	}
 	for (size_t i = 0; i < n; i++)
 		free(list[i].v);
@@ -341,7 +400,7 @@ int bks_journal_replay(struct bk_store *s)
 		return err;
 	/* The rows before the journal goes: a power failure in between
 	 * must not lose what was just completed. */
-	if (s->completed && syncfs(s->dirfd) < 0)
+	if (n && syncfs(s->dirfd) < 0)
 		return -errno;
 	for (int i = 0; i < 2; i++)
 		if (ftruncate(s->j[i].fd, 0) < 0)
@@ -354,7 +413,7 @@ int bks_journal_replay(struct bk_store *s)
 /* Commits a batch: files into objects/, rows in one transaction. */
 static void commit_batch(struct bk_store *s, struct bks_item *list)
 {
-	struct bks_item *it;
+	struct bks_item *it, *last;
 	bool txn, redo = false;
 
 	/* ContentHash: the hashes first, without the lock (dedupe.c). */
@@ -374,14 +433,22 @@ static void commit_batch(struct bk_store *s, struct bks_item *list)
 		if (it->err && txn && sqlite3_get_autocommit(s->db))
 			redo = true;
 	}
-	if (txn && !redo && bks_exec(s, BKS_COMMIT)) {
+	/* The batch is committed with its rows: the replay at open skips
+	 * its records from now on (evicted rows stay evicted). */
+	for (last = list; last->next; last = last->next)
+		;
+	if (txn && !redo &&
+	    (set_committed(s, last->seq) || bks_exec(s, BKS_COMMIT))) {
 		bks_exec(s, BKS_ROLLBACK);
 		redo = true;
 	}
 	/* The transaction is gone: one row at a time, each standing or
-	 * failing alone. */
+	 * failing alone; until the last is recorded as committed, the
+	 * replay finds those that went in by their rows. */
 	for (it = list; redo && it; it = it->next)
 		it->err = bks_insert(s, &it->v);
+	if (redo || !txn)
+		set_committed(s, last->seq);
 	/* s->bytes counted each version when it was captured; a failed one
 	 * leaves it, a committed one joins s->total. */
 	for (it = list; it; it = it->next) {
@@ -538,7 +605,8 @@ int bks_defer(struct bk_store *s, struct bk_pending *p, struct bk_version *v)
 	it->err = 0;
 	it->v = *v;
 	pthread_mutex_lock(&s->q_lock);
-	rec = rec_encode(v, s->q_queued, &len);
+	it->seq = s->seq_base + s->q_queued;
+	rec = rec_encode(v, it->seq, &len);
 	if (!rec) {
 		err = -ENOMEM;
 		goto out;

@@ -66,6 +66,8 @@ enum bks_stmt {
 	BKS_VICTIM_OBJECT,
 	BKS_LINKED,
 	BKS_SAME_CONTENT,
+	BKS_GET_COMMITTED,
+	BKS_SET_COMMITTED,
 	BKS_NSTMT
 };
 
@@ -99,6 +101,7 @@ struct bkj_rec {
 struct bks_item {
 	struct bks_item *next;
 	int err;
+	uint64_t seq; /* its journal record's */
 
 	struct bk_version v; /* v.object: its file, in objects/ already */
 };
@@ -147,6 +150,10 @@ struct bk_store {
 	bool q_started, q_stop;
 	struct bks_item *q_head, **q_tail;
 	uint64_t q_queued, q_committed, q_synced, q_rows_synced;
+	/* A journal record's sequence number is seq_base + q_queued: greater
+	 * than any of an earlier run, since the catalog keeps the newest one
+	 * committed (meta committed_seq), which the replay skips up to. */
+	uint64_t seq_base;
 
 	unsigned q_n; /* versions in the queue */
 	unsigned q_hurry; /* threads waiting for the committer */

@@ -436,6 +436,7 @@ static void test_migrate_v1(void **state)
 	PATHF(path, "%s/catalog.db", f->dir);
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db,
+				      "DROP TABLE meta;"
 				      "DROP INDEX versions_hash;"
 				      "ALTER TABLE versions DROP COLUMN hash;"
 				      "PRAGMA user_version = 1",
@@ -456,7 +457,7 @@ static void test_migrate_v1(void **state)
 	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL),
 			 SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	assert_int_equal(sqlite3_column_int(st, 0), 2);
+	assert_int_equal(sqlite3_column_int(st, 0), 3);
 	sqlite3_finalize(st);
 	sqlite3_close(db);
 }

@@ -258,21 +258,24 @@ start_daemon() {
 }
 
 # wait_pid PID SECONDS: reap background job PID, killing it after SECONDS;
-# returns its exit status (137 if it had to be killed).
+# returns its exit status (137 if it had to be killed, and WAIT_TIMED_OUT
+# is then "yes", else "no").  Polls: `wait -n` does not see a job that
+# ended and was noted before it is called ("no such job"), and would wait
+# the whole time for it.
 wait_pid() {
-	local pid=$1 timer which rc
-	sleep "$2" </dev/null >/dev/null 2>&1 &
-	timer=$!
-	wait -n -p which "$pid" "$timer"
-	rc=$?
-	if [[ $which == "$timer" ]]; then
+	local pid=$1 i n=$(($2 * 20))
+	WAIT_TIMED_OUT=no
+	for ((i = 0; i < n; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		WAIT_TIMED_OUT=yes
 		kill -KILL "$pid" 2>/dev/null
 		wait "$pid" 2>/dev/null
 		return 137
 	fi
-	kill -KILL "$timer" 2>/dev/null
-	wait "$timer" 2>/dev/null
-	return "$rc"
+	wait "$pid" 2>/dev/null
 }
 
 # stop_daemon [SIGNAL]: signal (default TERM) and wait up to 20 s; checks the

@@ -128,6 +128,7 @@ static const char *const stmt_sql[BKS_NSTMT] = {
 	[BKS_SET_COMMITTED] = "INSERT INTO meta (key, value)"
 			      " VALUES ('committed_seq', ?1) ON CONFLICT (key)"
 			      " DO UPDATE SET value = max(value, excluded.value)",
+	[BKS_SET_HASH] = "UPDATE versions SET hash = ?2 WHERE id = ?1",
 	/* dedupe.c: the newest copy or clone with this content. */
 	[BKS_SAME_CONTENT] = "SELECT object FROM versions WHERE hash = ?1"
 			     " AND size = ?2 AND method IN (1, 2)"

@@ -261,6 +261,21 @@ static int replay_one(struct bk_store *s, struct bk_version *v)
 	return 1;
 }
 
+/* A copy or a clone completed by the replay, for dedupe.c to hash when it
+ * is turned on (none is, at open).  Out of memory: left unhashed. */
+static void remember_replayed(struct bk_store *s, const struct bk_version *v)
+{
+	int64_t *nl;
+
+	if (v->method != BK_METHOD_COPY && v->method != BK_METHOD_CLONE)
+		return;
+	nl = realloc(s->replayed, (s->n_replayed + 1) * sizeof(*nl));
+	if (!nl)
+		return;
+	s->replayed = nl;
+	s->replayed[s->n_replayed++] = v->id;
+}
+
 static int read_all(int fd, unsigned char **out, size_t *len)
 {
 	struct stat st;
@@ -376,8 +391,10 @@ int bks_journal_replay(struct bk_store *s)
 			if (have && list[i].seq <= committed)
 				continue;
 			r = replay_one(s, list[i].v);
-			if (r > 0)
+			if (r > 0) {
 				s->completed++;
+				remember_replayed(s, list[i].v);
+			}
 			else if (r < 0)
 				err = r;
 		}

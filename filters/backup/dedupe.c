@@ -22,8 +22,8 @@
  *                  with a second name of the older file (committer.c).  The
  *                  name holds the same content before and after, so a crash
  *                  in between leaves a complete version either way.
- * Versions completed from the journal at open are neither hashed nor
- * shared (the setting is made after the store opens).
+ * Versions completed from the journal at open are hashed and shared when
+ * the setting is turned on (it is made after the store opens).
  *
  * A file system's limit on names per file (EMLINK: 65,000 on ext4) or an
  * older version evicted meanwhile (ENOENT) leaves the copy as it is; the
@@ -42,10 +42,44 @@
 
 #define BKS_HASH_CHUNK (256 * 1024)
 
+/* The copies and clones the replay completed at open: hashed and shared
+ * now, as the committer would have done. */
+static void dedupe_replayed(struct bk_store *s)
+{
+	struct bk_version *v = malloc(sizeof(*v));
+	sqlite3_stmt *st;
+	int err;
+
+	for (size_t i = 0; v && i < s->n_replayed; i++) {
+		pthread_mutex_lock(&s->lock);
+		err = bks_get(s, s->replayed[i], v);
+		pthread_mutex_unlock(&s->lock);
+		if (err || v->hashed || !bks_dedupe_wanted(s, v) ||
+		    bks_hash_object(s, v))
+			continue; /* evicted meanwhile, or unreadable */
+		pthread_mutex_lock(&s->lock);
+		bks_share_placed(s, v);
+		st = bks_stmt(s, BKS_SET_HASH, &err);
+		if (st) {
+			sqlite3_bind_int64(st, 1, v->id);
+			sqlite3_bind_blob(st, 2, v->hash, BK_HASH_LEN, SQLITE_STATIC);
+			bks_run(st);
+		}
+		pthread_mutex_unlock(&s->lock);
+	}
+	free(v);
+}
+
 void bk_store_set_dedupe(struct bk_store *s, bool on)
 {
-	if (s)
-		s->dedupe = on;
+	if (!s)
+		return;
+	s->dedupe = on;
+	if (on)
+		dedupe_replayed(s);
+	free(s->replayed);
+	s->replayed = NULL;
+	s->n_replayed = 0;
 }
 
 bool bks_dedupe_wanted(const struct bk_store *s, const struct bk_version *v)

@@ -173,6 +173,7 @@ static void store_free(struct bk_store *s)
 	if (s->dirfd >= 0)
 		close(s->dirfd); /* drops the flock */
 	bks_queue_destroy(s);
+	free(s->replayed);
 	pthread_mutex_destroy(&s->lock);
 	pthread_mutex_destroy(&s->pool_lock);
 	pthread_cond_destroy(&s->pool_cond);

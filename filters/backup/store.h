@@ -188,7 +188,9 @@ void bk_store_set_commit_hook(struct bk_store *s, bk_commit_hook fn, void *arg);
  * stored once: its object becomes a second name of that version's file (a
  * hard link), and the copy just made is dropped.  Versions of deleted or
  * replaced files (BK_METHOD_LINK) are the file itself: neither hashed nor
- * shared.  Set it before the first bk_store_begin.
+ * shared.  Set it before the first bk_store_begin; turning it on also
+ * hashes and shares the copies and clones bk_store_open completed from
+ * the journal.
  */
 void bk_store_set_dedupe(struct bk_store *s, bool on);
 /* Versions that bk_store_open completed from the journal (captured before

@@ -68,6 +68,7 @@ enum bks_stmt {
 	BKS_SAME_CONTENT,
 	BKS_GET_COMMITTED,
 	BKS_SET_COMMITTED,
+	BKS_SET_HASH,
 	BKS_NSTMT
 };
 
@@ -118,6 +119,10 @@ struct bk_store {
 	int dirfd; /* the store directory; holds the flock */
 	enum bk_durability durability;
 	bool dedupe; /* bk_store_set_dedupe */
+	/* Copies and clones the journal's replay completed at open, to be
+	 * hashed and shared when dedupe is turned on (dedupe.c). */
+	int64_t *replayed;
+	size_t n_replayed;
 	_Atomic uint64_t deduped; /* versions stored as a second name */
 	int objfd; /* objects/ */
 	int tmpfd; /* tmp/ */

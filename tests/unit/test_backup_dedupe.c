@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -462,6 +463,89 @@ static void test_migrate_v1(void **state)
 	sqlite3_close(db);
 }
 
+/* ---- versions completed from the journal ------------------------------------------------ */
+
+/*
+ * A child keeps identical versions with its committer blocked (another
+ * connection holds the catalog's write lock) and dies: the next open
+ * completes them from the journal, unhashed; turning dedupe on hashes and
+ * shares them.
+ */
+static void test_replayed(void **state)
+{
+	struct fx *f = *state;
+	char path[PATH_MAX + 32];
+	struct bk_version r, first;
+	unsigned recovered = 99;
+	int status = 0;
+	pid_t pid;
+
+	bk_store_close(f->s);
+	f->s = NULL;
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct bk_store *s = NULL;
+		sqlite3 *db = NULL;
+
+		alarm(30);
+		snprintf(path, sizeof(path), "%s/catalog.db", f->dir);
+		if (bk_store_open(f->dir, &s, NULL) ||
+		    sqlite3_open(path, &db) != SQLITE_OK ||
+		    sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+			_exit(2);
+		bk_store_set_durability(s, BK_DURABLE_FLUSH);
+		bk_store_set_dedupe(s, true);
+		for (int i = 0; i < 4; i++) {
+			struct bk_pending p;
+			struct bk_version v;
+			unsigned char *b = content(11, 30000);
+
+			memset(&v, 0, sizeof(v));
+			snprintf(v.path, sizeof(v.path), "/r%d", i);
+			v.reason = BK_REASON_WRITE;
+			v.method = BK_METHOD_COPY;
+			if (bk_store_begin(s, &p) ||
+			    pwrite(p.fd, b, 30000, 0) != 30000 ||
+			    bk_store_commit(s, &p, &v))
+				_exit(3);
+			free(b);
+		}
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+
+	assert_int_equal(bk_store_open(f->dir, &f->s, &recovered), 0);
+	assert_int_equal(bk_store_completed(f->s), 4);
+	first = row_of(f->s, "/r0");
+	assert_false(first.hashed);
+	for (int i = 1; i < 4; i++) {
+		snprintf(path, sizeof(path), "/r%d", i);
+		r = row_of(f->s, path);
+		assert_false(r.hashed);
+		assert_false(same_file(f, r.object, first.object));
+	}
+	bk_store_set_dedupe(f->s, true);
+	first = row_of(f->s, "/r0");
+	check_hash(&first, 11, 30000);
+	for (int i = 1; i < 4; i++) {
+		snprintf(path, sizeof(path), "/r%d", i);
+		r = row_of(f->s, path);
+		check_hash(&r, 11, 30000);
+		assert_true(same_file(f, r.object, first.object));
+		check_content(f->s, r.id, 11, 30000);
+	}
+	assert_int_equal(object_stat(f, first.object).st_nlink, 4);
+	/* Nothing left over for the next open. */
+	bk_store_close(f->s);
+	f->s = NULL;
+	assert_int_equal(bk_store_open(f->dir, &f->s, &recovered), 0);
+	assert_int_equal(recovered, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -477,6 +561,7 @@ int main(void)
 		T(test_delete_shared),
 		T(test_usage),
 		T(test_migrate_v1),
+		T(test_replayed),
 #undef T
 	};
 

@@ -182,12 +182,7 @@ sys.exit(1 if bad else 0)
 EOF2
 )
 	rc=$?
-	if [[ $rc -eq 0 ]]; then
-		pass "$1"
-		diag "$(head -n 1 <<<"$out")"
-	else
-		fail "$1" "$(head -c 3000 <<<"$out")"
-	fi
+	pass_or_fail "$1" "$rc" "$out"
 }
 
 # deduped: the count of the last unload line ("none" if there is none).

@@ -1424,20 +1424,24 @@ static sqlite3 *catalog_db(const struct fx *f)
 	return db;
 }
 
-static int64_t catalog_rows(const struct fx *f)
+/* The first column of sql's first row, an integer. */
+static int64_t catalog_int(const struct fx *f, const char *sql)
 {
 	sqlite3 *db = catalog_db(f);
 	sqlite3_stmt *st;
 	int64_t n;
 
-	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM versions",
-					    -1, &st, NULL),
-			 SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
 	n = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	sqlite3_close(db);
 	return n;
+}
+
+static int64_t catalog_rows(const struct fx *f)
+{
+	return catalog_int(f, "SELECT count(*) FROM versions");
 }
 
 static sqlite3_stmt *match_st;
@@ -2229,18 +2233,7 @@ static void journal_put(int fd, const struct bk_version *v, uint64_t seq)
 
 static int64_t committed_seq(const struct fx *f)
 {
-	sqlite3 *db = catalog_db(f);
-	sqlite3_stmt *st;
-	int64_t n;
-
-	assert_int_equal(sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE"
-					    " key = 'committed_seq'", -1, &st, NULL),
-			 SQLITE_OK);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	n = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return n;
+	return catalog_int(f, "SELECT value FROM meta WHERE key = 'committed_seq'");
 }
 
 struct all_rows {

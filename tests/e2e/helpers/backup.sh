@@ -150,17 +150,23 @@ store_fsck() {
 	"$PY" "$HELPERS/backup_fsck.py" "$@"
 }
 
+# pass_or_fail DESC RC OUT: a checker's verdict; its first line as a
+# note when it passed, its output when it failed.
+pass_or_fail() {
+	if [[ $2 -eq 0 ]]; then
+		pass "$1"
+		diag "$(head -n 1 <<<"$3")"
+	else
+		fail "$1" "$(head -c 3000 <<<"$3")"
+	fi
+}
+
 # check_store DESC STOREDIR: the store is consistent (daemon stopped).
 check_store() {
 	local out rc
 	out=$(store_fsck "$2" 2>&1)
 	rc=$?
-	if [[ $rc -eq 0 ]]; then
-		pass "$1"
-		diag "$(head -n 1 <<<"$out")"
-	else
-		fail "$1" "$(head -c 3000 <<<"$out")"
-	fi
+	pass_or_fail "$1" "$rc" "$out"
 }
 
 # sha FILE: its sha256 alone.

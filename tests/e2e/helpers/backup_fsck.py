@@ -16,8 +16,9 @@ exit 0 when there is none, 1 otherwise.
 
 For a copy of a store left by a killed daemon:
 --pending: print the number of captured versions the next start completes
-  (a valid journal record whose object exists with the recorded size and
-  has no row), exit 0;
+  (a valid journal record whose object exists with the recorded size, has
+  no row, and whose sequence number is above the catalog's committed_seq:
+  a version committed once and evicted since stays gone), exit 0;
 --leftovers: print the number of items the recovery must remove (tmp
   files + objects without a row or a pending record + rows without an
   object), exit 0.
@@ -35,7 +36,7 @@ MAGIC = 0x314A4B42
 
 
 def journal_records(store):
-    """(object, size) of every valid record, both journal files."""
+    """(object, size, seq) of every valid record, both journal files."""
     out = []
     for name in ("journal.0", "journal.1"):
         try:
@@ -50,7 +51,7 @@ def journal_records(store):
                 break
             if zlib.crc32(data[off + 12:off + length]) & 0xFFFFFFFF != crc:
                 break
-            out.append((f[19].split(b"\0")[0].decode(), f[7]))
+            out.append((f[19].split(b"\0")[0].decode(), f[7], f[4]))
             off += length
     return out
 
@@ -76,6 +77,11 @@ def main():
         problems.append("integrity_check: %r" % (ic,))
     rows = db.execute(
         "SELECT id, path, version, size, object FROM versions").fetchall()
+    try:
+        c = db.execute("SELECT value FROM meta WHERE key = 'committed_seq'").fetchall()
+    except sqlite3.OperationalError:  # a catalog of before schema 3
+        c = []
+    committed = c[0][0] if c else -1
     db.close()
     objdir = os.path.join(store, "objects")
     files = {}
@@ -105,9 +111,10 @@ def main():
             problems.append("row %d (%s v%d): object %s has %d bytes, row says %d" %
                             (rid, path, version, obj, st.st_size, size))
     pending = set()
-    for obj, size in journal_records(store):
+    for obj, size, seq in journal_records(store):
         st = files.get(obj)
-        if obj not in named and st is not None and st.st_size == size:
+        if (obj not in named and st is not None and st.st_size == size and
+                seq > committed):
             pending.add(obj)
     orphans = sorted(set(files) - named - pending)
     for o in orphans:

@@ -394,9 +394,9 @@ int bks_journal_replay(struct bk_store *s)
 			if (r > 0) {
 				s->completed++;
 				remember_replayed(s, list[i].v);
-			}
-			else if (r < 0)
+			} else if (r < 0) {
 				err = r;
+			}
 		}
 		/* Every record is settled now: the next run numbers after
 		 * them. */

@@ -28,38 +28,14 @@
 #include <sqlite3.h>
 
 #include "store_int.h"
-#include "tmptree.h"
-
-#define PATHF(buf, ...)                                                  \
-	assert_true((size_t)snprintf(buf, sizeof(buf), __VA_ARGS__) <      \
-		    sizeof(buf))
-
-struct fx {
-	char root[PATH_MAX];
-	char dir[PATH_MAX + 16]; /* the store */
-	struct bk_store *s;
-};
+#include "storefx.h"
 
 static int setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof(*f));
+	struct fx *f = storefx_new("bkdedupe");
 
-	assert_non_null(f);
-	assert_int_equal(tmptree_make(f->root, sizeof(f->root), "bkdedupe"), 0);
-	PATHF(f->dir, "%s/store", f->root);
-	assert_int_equal(bk_store_open(f->dir, &f->s, NULL), 0);
 	bk_store_set_dedupe(f->s, true);
 	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fx *f = *state;
-
-	bk_store_close(f->s);
-	tmptree_remove(f->root);
-	free(f);
 	return 0;
 }
 
@@ -549,7 +525,7 @@ static void test_replayed(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, storefx_teardown)
 		T(test_hash_fd),
 		T(test_shared_power),
 		T(test_shared_flush),

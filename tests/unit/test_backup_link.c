@@ -25,40 +25,11 @@
 #include <cmocka.h>
 
 #include "store.h"
-#include "tmptree.h"
-
-#define PATHF(buf, ...)                                                  \
-	assert_true((size_t)snprintf(buf, sizeof(buf), __VA_ARGS__) <      \
-		    sizeof(buf))
-
-struct fx {
-	char root[PATH_MAX];
-	char dir[PATH_MAX + 16]; /* the store */
-	char vol[PATH_MAX + 16]; /* the files versions are kept of */
-	struct bk_store *s;
-};
+#include "storefx.h"
 
 static int setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof(*f));
-
-	assert_non_null(f);
-	assert_int_equal(tmptree_make(f->root, sizeof(f->root), "bklink"), 0);
-	PATHF(f->dir, "%s/store", f->root);
-	PATHF(f->vol, "%s/vol", f->root);
-	assert_int_equal(mkdir(f->vol, 0755), 0);
-	assert_int_equal(bk_store_open(f->dir, &f->s, NULL), 0);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fx *f = *state;
-
-	bk_store_close(f->s);
-	tmptree_remove(f->root);
-	free(f);
+	*state = storefx_new("bklink");
 	return 0;
 }
 
@@ -439,15 +410,15 @@ static void test_hardlinked_store(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_link_commit, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_link_abort, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_withdraw, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_unshare, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_open_unshares, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_crash_before_change, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_hardlinked_store, setup,
-						teardown),
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, storefx_teardown)
+		T(test_link_commit),
+		T(test_link_abort),
+		T(test_withdraw),
+		T(test_unshare),
+		T(test_open_unshares),
+		T(test_crash_before_change),
+		T(test_hardlinked_store),
+#undef T
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -28,41 +28,12 @@
 #include <zlib.h>
 
 #include "store.h"
-#include "tmptree.h"
+#include "storefx.h"
 #include "store_int.h"
-
-/* snprintf into an array, failing the test if it does not fit. */
-#define PATHF(buf, ...)                                                  \
-	assert_true((size_t)snprintf(buf, sizeof(buf), __VA_ARGS__) <      \
-		    sizeof(buf))
-
-struct fx {
-	char root[PATH_MAX]; /* the temporary directory */
-	char dir[PATH_MAX + 16]; /* root/store: the store */
-	struct bk_store *s;
-};
 
 static int setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof(*f));
-	unsigned recovered = 99;
-
-	assert_non_null(f);
-	assert_int_equal(tmptree_make(f->root, sizeof(f->root), "bkstore"), 0);
-	PATHF(f->dir, "%s/store", f->root);
-	assert_int_equal(bk_store_open(f->dir, &f->s, &recovered), 0);
-	assert_int_equal(recovered, 0);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fx *f = *state;
-
-	bk_store_close(f->s);
-	tmptree_remove(f->root);
-	free(f);
+	*state = storefx_new("bkstore");
 	return 0;
 }
 
@@ -2312,7 +2283,7 @@ static void test_evicted_not_replayed(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, storefx_teardown)
 		T(test_open_layout),
 		T(test_commit_versions),
 		T(test_commit_failure),

@@ -36,26 +36,15 @@
 #include <cmocka.h>
 
 #include "store_int.h" /* bks_sync_choose_full */
-#include "tmptree.h"
+#include "storefx.h"
 
 #ifndef SYS_cachestat
 #define SYS_cachestat 451
 #endif
 #define TMPFS_MAGIC_ 0x01021994
 
-#define PATHF(buf, ...)                                                  \
-	assert_true((size_t)snprintf(buf, sizeof(buf), __VA_ARGS__) <      \
-		    sizeof(buf))
-
 #define TRIES 5
 #define CONTENT (64 * 1024)
-
-struct fx {
-	char root[PATH_MAX];
-	char dir[PATH_MAX + 16]; /* the store */
-	char vol[PATH_MAX + 16]; /* beside it, on the same file system */
-	struct bk_store *s;
-};
 
 struct cstat_range {
 	uint64_t off, len;
@@ -91,14 +80,8 @@ static int64_t mono_ns(void)
 
 static int setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof(*f));
+	struct fx *f = storefx_new("bksync");
 
-	assert_non_null(f);
-	assert_int_equal(tmptree_make(f->root, sizeof(f->root), "bksync"), 0);
-	PATHF(f->dir, "%s/store", f->root);
-	PATHF(f->vol, "%s/vol", f->root);
-	assert_int_equal(mkdir(f->vol, 0755), 0);
-	assert_int_equal(bk_store_open(f->dir, &f->s, NULL), 0);
 	bk_store_set_durability(f->s, BK_DURABLE_FLUSH);
 	/* The committer's own periodic sync goes file by file too (as it
 	 * does where that costs less), for a test's few seconds: a file
@@ -107,16 +90,6 @@ static int setup(void **state)
 	f->s->sync_cost.per_file_ns = 1;
 	f->s->sync_cost.full_ns = INT64_MAX / 2;
 	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fx *f = *state;
-
-	bk_store_close(f->s);
-	tmptree_remove(f->root);
-	free(f);
 	return 0;
 }
 
@@ -436,7 +409,7 @@ static void test_sync_choice(void **state)
 
 int main(void)
 {
-#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, storefx_teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_sync_is_narrow),	 T(test_sync_linked),
 		T(test_flush_captures),	 T(test_flush_unshared),

@@ -1,0 +1,56 @@
+/*
+ * storefx.h - the version store tests' fixture: a fresh temporary tree
+ * (tmptree.h) with a new store in root/store and an empty root/vol beside
+ * it for the files versions are kept of.  Include after cmocka.h.
+ */
+#ifndef ALTITUDE_TESTS_STOREFX_H
+#define ALTITUDE_TESTS_STOREFX_H
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include "store.h"
+#include "tmptree.h"
+
+/* snprintf into an array, failing the test if it does not fit. */
+#define PATHF(buf, ...)                                                  \
+	assert_true((size_t)snprintf(buf, sizeof(buf), __VA_ARGS__) <      \
+		    sizeof(buf))
+
+struct fx {
+	char root[PATH_MAX]; /* the temporary directory */
+	char dir[PATH_MAX + 16]; /* root/store: the store */
+	char vol[PATH_MAX + 16]; /* root/vol: files versions are kept of */
+	struct bk_store *s;
+};
+
+/* The fixture, its store open (nothing to recover in a new one). */
+static inline struct fx *storefx_new(const char *prefix)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	unsigned recovered = 99;
+
+	assert_non_null(f);
+	assert_int_equal(tmptree_make(f->root, sizeof(f->root), prefix), 0);
+	PATHF(f->dir, "%s/store", f->root);
+	PATHF(f->vol, "%s/vol", f->root);
+	assert_int_equal(mkdir(f->vol, 0755), 0);
+	assert_int_equal(bk_store_open(f->dir, &f->s, &recovered), 0);
+	assert_int_equal(recovered, 0);
+	return f;
+}
+
+/* cmocka teardown: closes the store, removes the tree. */
+static inline int storefx_teardown(void **state)
+{
+	struct fx *f = *state;
+
+	bk_store_close(f->s);
+	tmptree_remove(f->root);
+	free(f);
+	return 0;
+}
+
+#endif

@@ -964,6 +964,21 @@ typedef struct _LX_COPY_TO_DESCRIPTOR_INPUT {
 	LONG TargetDescriptor;
 	ULONG Flags;
 } LX_COPY_TO_DESCRIPTOR_INPUT, *PLX_COPY_TO_DESCRIPTOR_INPUT;
+/*
+ * With LX_COPY_AT_OFFSET (and this longer input) the content is copied to
+ * TargetOffset of the target, which is neither truncated nor cloned into
+ * (a staging area shared by many copies): a source larger than MaxLength
+ * gives STATUS_BUFFER_OVERFLOW, and what was written at TargetOffset
+ * meanwhile is undefined.  LX_COPY_AT_OFFSET with LX_COPY_CLONE_ONLY, a
+ * negative offset or the short input: STATUS_INVALID_PARAMETER.
+ */
+#define LX_COPY_AT_OFFSET 0x4
+typedef struct _LX_COPY_TO_DESCRIPTOR_INPUT_EX {
+	LONG TargetDescriptor;
+	ULONG Flags; /* LX_COPY_AT_OFFSET | ... */
+	LARGE_INTEGER TargetOffset;
+	LARGE_INTEGER MaxLength;
+} LX_COPY_TO_DESCRIPTOR_INPUT_EX, *PLX_COPY_TO_DESCRIPTOR_INPUT_EX;
 typedef struct _LX_COPY_TO_DESCRIPTOR_OUTPUT {
 	ULONG Method; /* LX_COPY_METHOD_* */
 	/* The source did not change while it was copied (same size, change

@@ -111,10 +111,10 @@ static int fsctl_copy_direct(int src, int dst, int flags, off_t size,
 	return 0;
 }
 
-/* Plain copy of src[0, size) to dst[0, size). */
-static int fsctl_copy(int src, int dst, off_t size, LONGLONG *done)
+/* Plain copy of src[0, size) to dst[at, at + size). */
+static int fsctl_copy(int src, int dst, off_t at, off_t size, LONGLONG *done)
 {
-	off_t in = 0, out = 0;
+	off_t in = 0, out = at;
 	char *buf = NULL;
 	int flags = fcntl(dst, F_GETFL), err;
 
@@ -146,32 +146,35 @@ static int fsctl_copy(int src, int dst, off_t size, LONGLONG *done)
 	}
 	if (in >= size || *done == size)
 		return 0;
-	buf = malloc(1 << 20);
+	/* Another file system (a staging area on tmpfs): through the
+	 * thread's buffer. */
+	buf = fsctl_direct_buf();
 	if (!buf)
 		return -ENOMEM;
 	while (in < size) {
-		ssize_t n = pread(src, buf, 1 << 20, in), w = 0;
+		size_t want = size - in < FSCTL_DIRECT_BUF ? (size_t)(size - in)
+							  : FSCTL_DIRECT_BUF;
+		ssize_t n = pread(src, buf, want, in), w = 0;
 
-		if (n < 0) {
-			free(buf);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
 			return -errno;
-		}
 		if (n == 0)
 			break;
 		while (w < n) {
 			ssize_t k = pwrite(dst, buf + w, (size_t)(n - w), out + w);
 
-			if (k < 0) {
-				free(buf);
+			if (k < 0 && errno == EINTR)
+				continue;
+			if (k < 0)
 				return -errno;
-			}
 			w += k;
 		}
 		in += n;
 		out += n;
 		*done += n;
 	}
-	free(buf);
 	return 0;
 }
 
@@ -196,10 +199,11 @@ static void fsctl_describe(const struct stat *st, LX_COPY_TO_DESCRIPTOR_OUTPUT *
 
 #define FSCTL_COPY_TRIES 5
 
-static int fsctl_copy_to_fd(int src, const LX_COPY_TO_DESCRIPTOR_INPUT *in,
+static int fsctl_copy_to_fd(int src, const LX_COPY_TO_DESCRIPTOR_INPUT_EX *in,
 			    LX_COPY_TO_DESCRIPTOR_OUTPUT *out)
 {
 	struct stat before, after, target;
+	bool at = in->Flags & LX_COPY_AT_OFFSET;
 	int err = 0, tries;
 
 	for (tries = 0; tries < FSCTL_COPY_TRIES; tries++) {
@@ -207,16 +211,18 @@ static int fsctl_copy_to_fd(int src, const LX_COPY_TO_DESCRIPTOR_INPUT *in,
 			return -errno;
 		if (!S_ISREG(before.st_mode))
 			return -EINVAL;
+		if (at && before.st_size > in->MaxLength.QuadPart)
+			return -EOVERFLOW;
 		/* Only a target that has content is emptied: ext4 flushes a
 		 * file truncated to zero when it is closed (auto_da_alloc),
 		 * which a fresh empty target need not pay. */
-		if (fstat(in->TargetDescriptor, &target) < 0)
+		if (!at && fstat(in->TargetDescriptor, &target) < 0)
 			return -errno;
-		if (target.st_size && ftruncate(in->TargetDescriptor, 0) < 0)
+		if (!at && target.st_size && ftruncate(in->TargetDescriptor, 0) < 0)
 			return -errno;
 		out->BytesCopied.QuadPart = 0;
 		err = -EOPNOTSUPP;
-		if (!(in->Flags & LX_COPY_NO_CLONE)) {
+		if (!at && !(in->Flags & LX_COPY_NO_CLONE)) {
 			if (ioctl(in->TargetDescriptor, FICLONE, src) == 0) {
 				out->Method = LX_COPY_METHOD_CLONE;
 				out->BytesCopied.QuadPart = before.st_size;
@@ -232,8 +238,9 @@ static int fsctl_copy_to_fd(int src, const LX_COPY_TO_DESCRIPTOR_INPUT *in,
 		}
 		if (err) {
 			out->Method = LX_COPY_METHOD_COPY;
-			err = fsctl_copy(src, in->TargetDescriptor, before.st_size,
-					 &out->BytesCopied.QuadPart);
+			err = fsctl_copy(src, in->TargetDescriptor,
+					 at ? in->TargetOffset.QuadPart : 0,
+					 before.st_size, &out->BytesCopied.QuadPart);
 			/* A source that shrank meanwhile leaves nothing beyond
 			 * what was copied (the target was empty). */
 			if (err)
@@ -251,13 +258,21 @@ static int fsctl_copy_to_fd(int src, const LX_COPY_TO_DESCRIPTOR_INPUT *in,
 	return 0;
 }
 
-/* A descriptor, and known flags that do not contradict each other. */
-static bool fsctl_copy_input_ok(const LX_COPY_TO_DESCRIPTOR_INPUT *in)
+/* A descriptor, and known flags that do not contradict each other; len:
+ * the input's length. */
+static bool fsctl_copy_input_ok(const LX_COPY_TO_DESCRIPTOR_INPUT_EX *in,
+				ULONG len)
 {
-	const ULONG known = LX_COPY_CLONE_ONLY | LX_COPY_NO_CLONE;
+	const ULONG clone = LX_COPY_CLONE_ONLY | LX_COPY_NO_CLONE;
+	const ULONG known = clone | LX_COPY_AT_OFFSET;
 
-	return in->TargetDescriptor >= 0 && !(in->Flags & ~known) &&
-	       (in->Flags & known) != known;
+	if (in->TargetDescriptor < 0 || (in->Flags & ~known) ||
+	    (in->Flags & clone) == clone)
+		return false;
+	if (!(in->Flags & LX_COPY_AT_OFFSET))
+		return true;
+	return len >= sizeof(*in) && !(in->Flags & LX_COPY_CLONE_ONLY) &&
+	       in->TargetOffset.QuadPart >= 0 && in->MaxLength.QuadPart >= 0;
 }
 
 /*
@@ -390,14 +405,15 @@ NTSTATUS FLTAPI FltFsControlFile(PFLT_INSTANCE Instance, PFILE_OBJECT FileObject
 			op.fm.data.IoStatus.Status = STATUS_BUFFER_TOO_SMALL;
 			op.fm.data.IoStatus.Information = 0;
 		} else {
-			LX_COPY_TO_DESCRIPTOR_INPUT in;
+			LX_COPY_TO_DESCRIPTOR_INPUT_EX in = { 0 };
 			LX_COPY_TO_DESCRIPTOR_OUTPUT out = { 0 };
+			ULONG ilen = p->FileSystemControl.Buffered.InputBufferLength;
 			bool temp = false;
 			int fd, err;
 
 			memcpy(&in, p->FileSystemControl.Buffered.SystemBuffer,
-			       sizeof(in));
-			fd = fsctl_copy_input_ok(&in)
+			       ilen < sizeof(in) ? ilen : sizeof(in));
+			fd = fsctl_copy_input_ok(&in, ilen)
 				     ? fio_fd(fio_vol(inst), FileObject, O_RDONLY, &temp)
 				     : -EINVAL;
 			if (fd < 0) {
@@ -412,6 +428,8 @@ NTSTATUS FLTAPI FltFsControlFile(PFLT_INSTANCE Instance, PFILE_OBJECT FileObject
 			fio_done(&op, err, err ? 0 : sizeof(out));
 			if (err == -EOPNOTSUPP)
 				op.fm.data.IoStatus.Status = STATUS_NOT_SUPPORTED;
+			else if (err == -EOVERFLOW)
+				op.fm.data.IoStatus.Status = STATUS_BUFFER_OVERFLOW;
 		}
 	}
 	st = fio_end(&op);

@@ -2,9 +2,12 @@
 # t_fsctl: the back end's FSCTLs (FSCTL_LX_LINK_TO_DIRECTORY,
 # FSCTL_LX_COPY_TO_DESCRIPTOR) given malformed input by a filter: short
 # and missing buffers, an unterminated name, names that leave the target
-# directory, unknown and contradictory flags, no descriptor.  Each gets
+# directory, unknown and contradictory flags, no descriptor, a copy at an
+# offset with the short input, with clone-only, at a negative offset, or
+# of a file larger than its MaxLength.  Each gets
 # its status, nothing is linked or changed; a well-formed link of a file
-# a program holds open is refused, and the query and the copy still work.
+# a program holds open is refused, and the query, the copy and the copy at
+# an offset (the target's bytes before it left) still work.
 . "$(dirname "$0")/lib.sh"
 
 printf 'fsctl probe content\n' >"$VOL/probe.txt"
@@ -25,7 +28,8 @@ done
 for c in link-no-input link-no-output link-unterminated-name link-empty-name \
 	link-absolute-name link-dotdot-name link-inner-dotdot-name link-dot-name \
 	link-unknown-flags link-no-directory copy-unknown-flags \
-	copy-contradictory-flags copy-no-descriptor; do
+	copy-contradictory-flags copy-no-descriptor copy-at-offset-short-input \
+	copy-at-offset-clone-only copy-at-negative-offset; do
 	check_eq "$c: STATUS_INVALID_PARAMETER" $INVAL "$(status_of $c)"
 done
 check_eq "a well-formed link of a file a program holds open: STATUS_SHARING_VIOLATION" \
@@ -40,6 +44,14 @@ check_match "the query: one link, no writer, the program's open, 20 bytes, metho
 check_eq "the copy succeeds" 0x00000000 "$(status_of copy)"
 check_match "the copy: 20 bytes, a copy, the file's content" \
 	'^F fsctl-copy bytes 20 returned [0-9]+ method 2 content fsctl probe content$' "$LOG"
+
+check_eq "a copy at an offset of a file larger than MaxLength: STATUS_BUFFER_OVERFLOW" \
+	0x80000005 "$(status_of copy-at-offset-too-long)"
+check_eq "the copy at an offset succeeds" 0x00000000 "$(status_of copy-at-offset)"
+check_match "... 20 bytes copied at offset 8192, a copy" \
+	'^F fsctl-copy-at-offset bytes 20 method 2 content fsctl probe content$' "$LOG"
+check_match "... what the target held before the offset is left" \
+	'^F fsctl-copy-at-offset head fsctl pr$' "$LOG"
 
 check_eq "nothing was linked into the target directory" "sub" \
 	"$(ls -A "$T/links")"

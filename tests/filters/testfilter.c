@@ -581,6 +581,57 @@ static void tf_fsctl(PCFLT_RELATED_OBJECTS o)
 			       tf.tag, (long long)cout.BytesCopied.QuadPart,
 			       (unsigned)got, (unsigned)cout.Method, buf);
 		}
+		/* At an offset of a target that already has bytes: they stay,
+		 * the copy goes after them; bad offsets and lengths refused. */
+		{
+			LX_COPY_TO_DESCRIPTOR_INPUT_EX ex = {
+				.TargetDescriptor = tmpfd,
+				.Flags = LX_COPY_AT_OFFSET,
+			};
+			char buf[96];
+			ssize_t n;
+
+			ex.TargetOffset.QuadPart = 8192;
+			ex.MaxLength.QuadPart = 64;
+			tf_fsctl_log("copy-at-offset-short-input",
+				     FltFsControlFile(o->Instance, o->FileObject,
+						      FSCTL_LX_COPY_TO_DESCRIPTOR, &ex,
+						      sizeof(cin), &cout, sizeof(cout), NULL));
+			ex.Flags = LX_COPY_AT_OFFSET | LX_COPY_CLONE_ONLY;
+			tf_fsctl_log("copy-at-offset-clone-only",
+				     FltFsControlFile(o->Instance, o->FileObject,
+						      FSCTL_LX_COPY_TO_DESCRIPTOR, &ex,
+						      sizeof(ex), &cout, sizeof(cout), NULL));
+			ex.Flags = LX_COPY_AT_OFFSET;
+			ex.TargetOffset.QuadPart = -1;
+			tf_fsctl_log("copy-at-negative-offset",
+				     FltFsControlFile(o->Instance, o->FileObject,
+						      FSCTL_LX_COPY_TO_DESCRIPTOR, &ex,
+						      sizeof(ex), &cout, sizeof(cout), NULL));
+			ex.TargetOffset.QuadPart = 8192;
+			ex.MaxLength.QuadPart = 5;
+			tf_fsctl_log("copy-at-offset-too-long",
+				     FltFsControlFile(o->Instance, o->FileObject,
+						      FSCTL_LX_COPY_TO_DESCRIPTOR, &ex,
+						      sizeof(ex), &cout, sizeof(cout), NULL));
+			ex.MaxLength.QuadPart = 64;
+			memset(&cout, 0, sizeof(cout));
+			st = FltFsControlFile(o->Instance, o->FileObject,
+					      FSCTL_LX_COPY_TO_DESCRIPTOR, &ex, sizeof(ex),
+					      &cout, sizeof(cout), NULL);
+			tf_fsctl_log("copy-at-offset", st);
+			n = pread(tmpfd, buf, 8, 0);
+			buf[n > 0 ? n : 0] = '\0';
+			buf[strcspn(buf, "\n")] = '\0';
+			tf_log("%s fsctl-copy-at-offset head %s", tf.tag, buf);
+			n = pread(tmpfd, buf, sizeof(buf) - 1, 8192);
+			buf[n > 0 ? n : 0] = '\0';
+			buf[strcspn(buf, "\n")] = '\0';
+			if (NT_SUCCESS(st))
+				tf_log("%s fsctl-copy-at-offset bytes %lld method %u content %s",
+				       tf.tag, (long long)cout.BytesCopied.QuadPart,
+				       (unsigned)cout.Method, buf);
+		}
 		close(tmpfd);
 	}
 	close(dirfd);

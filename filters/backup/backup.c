@@ -61,6 +61,9 @@ struct bk_globals bk = { .lock = PTHREAD_MUTEX_INITIALIZER };
 #define BK_DEFAULT_MAX_FILE (1ull << 30)
 #define BK_DEFAULT_MAX_VERSIONS 32
 #define BK_COPY_CHUNK (1u << 20)
+#define BK_DEFAULT_STAGING (32ull << 20)
+#define BK_MIN_STAGING (1ull << 20)
+#define BK_MAX_STAGING (4ull << 30)
 
 /* ---- Contexts -------------------------------------------------------------- */
 
@@ -157,6 +160,8 @@ static void bk_volume_free(struct bk_volume *v)
 		atomic_fetch_add(&bk.stats.syncs_files, st.syncs_files);
 		atomic_fetch_add(&bk.stats.syncs_full, st.syncs_full);
 		atomic_fetch_add(&bk.stats.deduped, st.deduped);
+		atomic_fetch_add(&bk.stats.staged, st.staged);
+		atomic_fetch_add(&bk.stats.staging_full, st.staging_full);
 		bk_store_close(v->store);
 	}
 	free(v);
@@ -477,6 +482,49 @@ static NTSTATUS bk_copy(PFLT_INSTANCE Instance, PFILE_OBJECT fo, int fd,
 }
 
 /*
+ * The content of fo into the store's staging area (store.h: bk_store_stage):
+ * the program then waits for a memory copy, not for the disk.  Only where
+ * versions are copies anyway.  STATUS_SUCCESS with *staged, or
+ * STATUS_SUCCESS without it when the copy must go to p->fd (no room, too
+ * large, grew past its room, a lower filter that changes data), or the
+ * copy's failure.
+ */
+static NTSTATUS bk_copy_staged(struct bk_volume *v, PFLT_INSTANCE Instance,
+			       PFILE_OBJECT fo, struct bk_pending *p, uint64_t size,
+			       LX_COPY_TO_DESCRIPTOR_OUTPUT *outp, uint32_t *method,
+			       bool *staged)
+{
+	LX_COPY_TO_DESCRIPTOR_INPUT_EX in = { .Flags = LX_COPY_AT_OFFSET | LX_COPY_NO_CLONE };
+	LX_COPY_TO_DESCRIPTOR_OUTPUT out = { 0 };
+	uint64_t off, cap;
+	NTSTATUS st;
+	int fd;
+
+	*staged = false;
+	if (bk.clone_only || (!bk.copy_only && !atomic_load(&v->copies)) ||
+	    bk_store_begin_staged(v->store, p, size, &fd, &off, &cap))
+		return STATUS_SUCCESS;
+	in.TargetDescriptor = fd;
+	in.TargetOffset.QuadPart = (LONGLONG)off;
+	in.MaxLength.QuadPart = (LONGLONG)cap;
+	st = FltFsControlFile(Instance, fo, FSCTL_LX_COPY_TO_DESCRIPTOR, &in,
+			      sizeof(in), &out, sizeof(out), NULL);
+	if (!NT_SUCCESS(st)) {
+		bk_store_abort(v->store, p);
+		return st == STATUS_BUFFER_OVERFLOW ||
+				       st == STATUS_INVALID_DEVICE_REQUEST
+			       ? STATUS_SUCCESS
+			       : st;
+	}
+	p->staged_len = (uint64_t)out.BytesCopied.QuadPart;
+	*method = BK_METHOD_COPY;
+	atomic_fetch_add(&bk.stats.copied, 1);
+	*outp = out;
+	*staged = true;
+	return STATUS_SUCCESS;
+}
+
+/*
  * A file about to be deleted or replaced, linked into the store below the
  * filter instead of copied (store.h: bk_store_begin_link).  The version is
  * then confirmed after the change (bk_post_set_information), through the
@@ -549,6 +597,7 @@ static NTSTATUS bk_keep(struct bk_volume *v, PFLT_INSTANCE Instance,
 	struct bk_pending p;
 	ULONG uid = 0, gid = 0;
 	uint64_t limit = bk.policy.max_store_bytes;
+	bool staged = false;
 	NTSTATUS st;
 	int err;
 
@@ -592,7 +641,10 @@ static NTSTATUS bk_keep(struct bk_volume *v, PFLT_INSTANCE Instance,
 		st = STATUS_SUCCESS;
 	} else {
 		link = NULL;
-		err = bk_store_begin(v->store, &p);
+		st = bk_copy_staged(v, Instance, fo, &p,
+				    (uint64_t)sx.EndOfFile.QuadPart, &out,
+				    &ver->method, &staged);
+		err = NT_SUCCESS(st) && !staged ? bk_store_begin(v->store, &p) : 0;
 		if (err) {
 			DbgPrint("backup: %s: cannot create a version (%s)\n",
 				 rel, strerror(-err));
@@ -600,7 +652,12 @@ static NTSTATUS bk_keep(struct bk_volume *v, PFLT_INSTANCE Instance,
 			free(ver);
 			return STATUS_SUCCESS;
 		}
-		st = bk_copy(Instance, fo, p.fd, &out, &ver->method);
+		if (NT_SUCCESS(st) && !staged) {
+			st = bk_copy(Instance, fo, p.fd, &out, &ver->method);
+			if (NT_SUCCESS(st) && ver->method == BK_METHOD_COPY &&
+			    !bk.copy_only)
+				atomic_store(&v->copies, true);
+		}
 	}
 	if (NT_SUCCESS(st) && out.BytesCopied.QuadPart <= 0) {
 		/* Emptied meanwhile (another program truncated it): nothing
@@ -1072,9 +1129,17 @@ static NTSTATUS FLTAPI bk_instance_setup(PCFLT_RELATED_OBJECTS FltObjects,
 	bk_store_set_durability(v->store, (enum bk_durability)bk.durability);
 	bk_store_set_dedupe(v->store, bk.content_hash);
 	bk_store_set_commit_hook(v->store, bk_committed, NULL);
+	err = bk_store_set_staging(v->store, bk.staging_size);
+	if (err)
+		DbgPrint("backup: store %s: no staging area in /dev/shm (%s); copies are written straight to the store\n",
+			 dir, err == -EEXIST ? "a file of its name belongs to another user"
+					     : strerror(-err));
 	if (bk_store_completed(v->store)) {
-		DbgPrint("backup: store %s: %u versions captured before the last stop committed\n",
-			 dir, bk_store_completed(v->store));
+		struct bk_store_stats sst;
+
+		bk_store_stats(v->store, &sst);
+		DbgPrint("backup: store %s: %u versions captured before the last stop committed (%u of them written from the staging area)\n",
+			 dir, bk_store_completed(v->store), sst.staged_restored);
 		/* Their paths' limits were never applied. */
 		bk_store_enforce(v->store, &bk.policy, bk_now_ns(), 0, NULL, NULL);
 	}
@@ -1303,6 +1368,7 @@ static NTSTATUS bk_read_parameters(PUNICODE_STRING RegistryPath)
 	bk.policy.max_file_size = BK_DEFAULT_MAX_FILE;
 	bk.policy.max_versions = BK_DEFAULT_MAX_VERSIONS;
 	bk.durability = BK_DURABLE_FLUSH;
+	bk.staging_size = BK_DEFAULT_STAGING;
 	if (!NT_SUCCESS(bk_open_parameters(RegistryPath, &key)))
 		return STATUS_SUCCESS; /* no Parameters key: every default */
 
@@ -1334,7 +1400,12 @@ static NTSTATUS bk_read_parameters(PUNICODE_STRING RegistryPath)
 	BK_NUM("MaxVersions", bk.policy.max_versions, UINT32_MAX)
 	BK_NUM("MaxStoreSize", bk.policy.max_store_bytes, UINT64_MAX)
 	BK_NUM("MaxAgeSeconds", bk.policy.max_age_ns, (uint64_t)INT64_MAX / 1000000000)
+	BK_NUM("StagingSize", bk.staging_size, BK_MAX_STAGING)
 #undef BK_NUM
+	if (bk.staging_size && bk.staging_size < BK_MIN_STAGING) {
+		ZwClose(key);
+		BK_BAD("StagingSize (0, or 1 MiB to 4 GiB)");
+	}
 	bk.policy.max_age_ns *= 1000000000LL;
 
 	err = bk_param_sz(key, L"WhenFull", word, sizeof(word));
@@ -1395,7 +1466,7 @@ static NTSTATUS FLTAPI bk_unload(FLT_FILTER_UNLOAD_FLAGS Flags)
 	bk_port_stop();
 	FltUnregisterFilter(bk.filter);
 	bk_policy_clear(&bk.policy);
-	DbgPrint("backup: unloaded; %llu versions kept (%llu bytes: %llu reflinked, %llu copied, %llu linked as they went; %llu withdrawn as their change failed, %llu given their own copy), %llu skipped by policy, %llu for a full store, %llu failed; %llu stored once as identical to another; the store synced %llu times before a program's sync, and on its own %llu times file by file and %llu times whole\n",
+	DbgPrint("backup: unloaded; %llu versions kept (%llu bytes: %llu reflinked, %llu copied, %llu linked as they went; %llu withdrawn as their change failed, %llu given their own copy), %llu skipped by policy, %llu for a full store, %llu failed; %llu stored once as identical to another; %llu copies staged in memory, %llu found the staging area full; the store synced %llu times before a program's sync, and on its own %llu times file by file and %llu times whole\n",
 		 (unsigned long long)bk.stats.kept,
 		 (unsigned long long)bk.stats.kept_bytes,
 		 (unsigned long long)bk.stats.cloned,
@@ -1407,6 +1478,8 @@ static NTSTATUS FLTAPI bk_unload(FLT_FILTER_UNLOAD_FLAGS Flags)
 		 (unsigned long long)bk.stats.skipped_full,
 		 (unsigned long long)bk.stats.failed,
 		 (unsigned long long)bk.stats.deduped,
+		 (unsigned long long)bk.stats.staged,
+		 (unsigned long long)bk.stats.staging_full,
 		 (unsigned long long)bk.stats.synced,
 		 (unsigned long long)bk.stats.syncs_files,
 		 (unsigned long long)bk.stats.syncs_full);

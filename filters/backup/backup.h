@@ -30,13 +30,16 @@ struct bk_volume {
 	/* Deleted and replaced files cannot be linked into the store (another
 	 * file system, or a lower filter refuses): copy them. */
 	_Atomic bool no_link;
+	/* A copy was made where a clone was allowed (StoreMethod=auto): the
+	 * store does not share blocks, so copies are staged. */
+	_Atomic bool copies;
 	struct bk_volume *next;
 };
 
 struct bk_stats {
 	_Atomic uint64_t kept, kept_bytes, cloned, copied, linked, withdrawn,
 		unshared, skipped_policy, skipped_full, failed, synced,
-		deduped, syncs_files, syncs_full;
+		deduped, syncs_files, syncs_full, staged, staging_full;
 };
 
 struct bk_globals {
@@ -49,6 +52,7 @@ struct bk_globals {
 	bool content_hash; /* ContentHash: hash versions, store identical
 			      content once (store.h: bk_store_set_dedupe) */
 	uint32_t when_full; /* enum bk_when_full */
+	uint64_t staging_size; /* StagingSize: bytes, 0: no staging */
 	pthread_mutex_t lock; /* the volume list and refs */
 	struct bk_volume *volumes;
 	struct bk_stats stats;

@@ -248,6 +248,10 @@ static int replay_one(struct bk_store *s, struct bk_version *v)
 	bool row = false;
 	int err;
 
+	/* A staged copy the committer had not written yet (staging.c). */
+	err = bks_stage_restore(s, v->object, v->size);
+	if (err < 0)
+		return err;
 	if (!file_has_size(s->objfd, v->object, v->size))
 		return 0; /* never completed, or committed and evicted since */
 	err = has_row(s, v->object, &row);
@@ -427,15 +431,50 @@ int bks_journal_replay(struct bk_store *s)
 
 /* ---- The committer ----------------------------------------------------------------- */
 
+/* Writes the staged copies of a batch into their files, releases their
+ * extents, and has the files synced (FLUSH) from now on. */
+static void write_staged(struct bk_store *s, struct bks_item *list)
+{
+	struct bks_item *it;
+	unsigned n = 0;
+	int fd;
+
+	for (it = list; it; it = it->next) {
+		if (!it->stage)
+			continue;
+		it->err = bks_placed_open(s, it->v.object, &fd);
+		if (!it->err) {
+			it->err = bks_stage_write(s, it->stage, fd, it->v.size);
+			close(fd);
+		}
+		it->lost = it->err != 0;
+		bks_stage_release(s, it->stage);
+		n++;
+	}
+	if (!n)
+		return;
+	pthread_mutex_lock(&s->q_lock);
+	for (it = list; it; it = it->next) {
+		if (!it->stage)
+			continue;
+		if (!it->err)
+			bks_dirty_locked(s, it->v.object);
+		it->stage = 0;
+	}
+	s->q_staged -= n;
+	pthread_mutex_unlock(&s->q_lock);
+}
+
 /* Commits a batch: files into objects/, rows in one transaction. */
 static void commit_batch(struct bk_store *s, struct bks_item *list)
 {
 	struct bks_item *it, *last;
 	bool txn, redo = false;
 
+	write_staged(s, list);
 	/* ContentHash: the hashes first, without the lock (dedupe.c). */
 	for (it = list; it; it = it->next)
-		if (bks_dedupe_wanted(s, &it->v))
+		if (!it->err && bks_dedupe_wanted(s, &it->v))
 			bks_hash_object(s, &it->v);
 	/* The files are in objects/ already (bk_store_begin placed them). */
 	pthread_mutex_lock(&s->lock);
@@ -443,6 +482,8 @@ static void commit_batch(struct bk_store *s, struct bks_item *list)
 	for (it = list; it && !redo; it = it->next) {
 		/* After the rows before it in the batch: identical versions
 		 * of one batch share too. */
+		if (it->lost)
+			continue; /* its content could not be written */
 		if (it->v.hashed)
 			bks_share_placed(s, &it->v);
 		it->err = bks_insert(s, &it->v);
@@ -463,7 +504,8 @@ static void commit_batch(struct bk_store *s, struct bks_item *list)
 	 * failing alone; until the last is recorded as committed, the
 	 * replay finds those that went in by their rows. */
 	for (it = list; redo && it; it = it->next)
-		it->err = bks_insert(s, &it->v);
+		if (!it->lost)
+			it->err = bks_insert(s, &it->v);
 	if (redo || !txn)
 		set_committed(s, last->seq);
 	/* s->bytes counted each version when it was captured; a failed one
@@ -567,7 +609,7 @@ static void *committer_main(void *arg)
 			continue;
 		}
 		if (s->q_head && !s->q_stop && !s->q_hurry &&
-		    s->q_n < BKS_BATCH_MAX &&
+		    s->q_n < BKS_BATCH_MAX && !(s->q_staged && bks_stage_pressing(s)) &&
 		    mono_ns() < s->q_first_ns + BKS_WINDOW_NS) {
 			timed_wait(s, s->q_first_ns + BKS_WINDOW_NS);
 			continue;
@@ -620,7 +662,13 @@ int bks_defer(struct bk_store *s, struct bk_pending *p, struct bk_version *v)
 		return -ENOMEM;
 	it->next = NULL;
 	it->err = 0;
+	it->lost = false;
+	it->stage = p->stage;
 	it->v = *v;
+	/* Before its record: a record whose extent is published is completed
+	 * from the staging file by the replay (staging.c). */
+	if (p->stage)
+		bks_stage_publish(s, p->stage, p->object, v->size);
 	pthread_mutex_lock(&s->q_lock);
 	it->seq = s->seq_base + s->q_queued;
 	rec = rec_encode(v, it->seq, &len);
@@ -651,14 +699,22 @@ int bks_defer(struct bk_store *s, struct bk_pending *p, struct bk_version *v)
 	}
 	jf->len += len;
 	jf->last = s->q_queued + 1;
-	bks_dirty_locked(s, v->object);
+	if (p->stage) {
+		/* The committer writes the file, then it is to be synced. */
+		p->stage = 0;
+		s->q_staged++;
+	} else {
+		bks_dirty_locked(s, v->object);
+	}
 	if (!s->q_head) {
 		s->q_first_ns = mono_ns();
 		s->q_n = 0;
 	}
 	/* The committer sleeps without a timeout only on an empty queue;
-	 * otherwise it is waiting for the batch to fill. */
-	if (++s->q_n == 1 || s->q_n >= BKS_BATCH_MAX)
+	 * otherwise it is waiting for the batch to fill (or for the staging
+	 * area to fill up to half). */
+	if (++s->q_n == 1 || s->q_n >= BKS_BATCH_MAX ||
+	    (it->stage && bks_stage_pressing(s)))
 		pthread_cond_signal(&s->q_cond);
 	*s->q_tail = it;
 	s->q_tail = &it->next;
@@ -708,6 +764,13 @@ static int sync_now(struct bk_store *s, bool full)
 	if (s->durability != BK_DURABLE_FLUSH)
 		return 0;
 	pthread_mutex_lock(&s->q_lock);
+	if (s->q_staged) {
+		/* Staged copies are not in their files yet: the committer
+		 * writes them (and their rows) first. */
+		pthread_mutex_unlock(&s->q_lock);
+		bks_settle(s);
+		pthread_mutex_lock(&s->q_lock);
+	}
 	/* bk_store_flush needs the captures durable; rows come with them
 	 * (the journal completes them), and this sync is the program's. */
 	done = s->q_synced >= s->q_queued && !bks_dirty_pending_locked(s) &&

@@ -34,6 +34,8 @@ int bk_store_begin_link(struct bk_store *s, struct bk_pending *p, int *dirfd)
 		return -EINVAL;
 	p->fd = -1;
 	p->placed = p->linked = false;
+	p->stage = 0;
+	p->staged_len = 0;
 	p->tmp[0] = p->object[0] = '\0';
 	if (!s || !dirfd)
 		return -EINVAL;

@@ -173,6 +173,7 @@ static void store_free(struct bk_store *s)
 	if (s->dirfd >= 0)
 		close(s->dirfd); /* drops the flock */
 	bks_queue_destroy(s);
+	bks_stage_close(s);
 	free(s->replayed);
 	pthread_mutex_destroy(&s->lock);
 	pthread_mutex_destroy(&s->pool_lock);
@@ -201,15 +202,20 @@ int bk_store_open(const char *dir, struct bk_store **out, unsigned *recovered)
 	s->dirfd = s->objfd = s->tmpfd = -1;
 	s->durability = BK_DURABLE_POWER;
 	bks_queue_init(s);
+	bks_stage_init(s);
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_mutex_init(&s->pool_lock, NULL);
 	pthread_cond_init(&s->pool_cond, NULL);
 
 	err = open_layout(s, dir);
 	if (!err)
+		err = bks_stage_recover_open(s);
+	if (!err)
 		err = bks_catalog_open(s);
 	if (!err)
 		err = bks_journal_replay(s);
+	if (!err)
+		bks_stage_recover_close(s, true);
 	if (!err)
 		err = bks_recover(s, &count);
 	if (!err)
@@ -282,12 +288,21 @@ static int tmp_create_unnamed(struct bk_store *s, char object[BK_OBJECT_MAX],
  * the journal is an object without a row, which bk_store_open removes. */
 static int placed_create(struct bk_store *s, char object[BK_OBJECT_MAX], int *fd)
 {
-	char sub[3];
-	bool created = false;
 	int err = bks_new_object_name(object);
 
+	if (!err)
+		err = bks_placed_open(s, object, fd);
 	if (err)
-		return err;
+		object[0] = '\0';
+	return err;
+}
+
+int bks_placed_open(struct bk_store *s, const char *object, int *fd)
+{
+	char sub[3];
+	bool created = false;
+	int err;
+
 	sub[0] = object[0];
 	sub[1] = object[1];
 	sub[2] = '\0';
@@ -305,8 +320,6 @@ static int placed_create(struct bk_store *s, char object[BK_OBJECT_MAX], int *fd
 		if (err)
 			break;
 	}
-	if (err)
-		object[0] = '\0';
 	return err;
 }
 
@@ -399,6 +412,8 @@ int bk_store_begin(struct bk_store *s, struct bk_pending *p)
 		return -EINVAL;
 	p->fd = -1;
 	p->placed = p->linked = false;
+	p->stage = 0;
+	p->staged_len = 0;
 	p->tmp[0] = p->object[0] = '\0';
 	if (!s)
 		return -EINVAL;
@@ -453,6 +468,9 @@ void bk_store_abort(struct bk_store *s, struct bk_pending *p)
 {
 	if (!p)
 		return;
+	if (s && p->stage)
+		bks_stage_release(s, p->stage);
+	p->stage = 0;
 	if (p->fd >= 0)
 		close(p->fd);
 	p->fd = -1;
@@ -599,14 +617,18 @@ int bk_store_commit(struct bk_store *s, struct bk_pending *p,
 
 	if (!p)
 		return -EINVAL;
-	if (!s || !v || (p->fd < 0 && !p->linked) || !bks_object_valid(p->object) ||
+	if (!s || !v || (p->fd < 0 && !p->linked && !p->stage) ||
+	    !bks_object_valid(p->object) ||
 	    !version_ok(v)) {
 		bk_store_abort(s, p);
 		return -EINVAL;
 	}
 	bks_tmp_name(p->object, name);
-	if (p->linked ? fstatat(s->objfd, p->object, &st, AT_SYMLINK_NOFOLLOW) < 0
-		      : fstat(p->fd, &st) < 0) {
+	if (p->stage) {
+		st.st_mode = S_IFREG; /* no file yet: the committer makes it */
+		st.st_size = (off_t)p->staged_len;
+	} else if (p->linked ? fstatat(s->objfd, p->object, &st, AT_SYMLINK_NOFOLLOW) < 0
+			     : fstat(p->fd, &st) < 0) {
 		err = -errno;
 		goto fail;
 	}

@@ -168,6 +168,9 @@ struct bk_store_stats {
 			     content (bk_store_set_dedupe) */
 	uint64_t syncs_files; /* FLUSH: syncs of the store's own files */
 	uint64_t syncs_full; /* FLUSH: syncs that were one syncfs */
+	uint64_t staged; /* versions copied through the staging area */
+	uint64_t staging_full; /* copies that found it full */
+	unsigned staged_restored; /* completed from it at open */
 };
 void bk_store_stats(struct bk_store *s, struct bk_store_stats *st);
 /*
@@ -207,10 +210,33 @@ struct bk_pending {
 	char object[BK_OBJECT_MAX]; /* the name it will get in objects/ */
 	bool placed; /* made in objects/ already (FLUSH, PROCESS) */
 	bool linked; /* bk_store_begin_link: the caller links the content */
+	/* bk_store_stage: the content goes to the staging area instead of
+	 * fd; the caller sets staged_len to the bytes it wrote there. */
+	unsigned stage;
+	uint64_t staged_len;
 };
 
 /* Creates the temporary content file (p->fd open for writing). */
 int bk_store_begin(struct bk_store *s, struct bk_pending *p);
+
+/*
+ * Staged copies (FLUSH and PROCESS; staging.c).  bk_store_set_staging
+ * makes a staging area of bytes in shared memory (tmpfs, /dev/shm), once,
+ * after bk_store_set_durability and before the store is used; 0 or POWER:
+ * none.  -EOPNOTSUPP when /dev/shm is not tmpfs, -EEXIST when a file of its
+ * name is not the process's.  bk_store_begin_staged is bk_store_begin for
+ * a version of about size bytes whose content goes to that area instead
+ * of a file: the caller writes it at *off of *fd, at most *cap bytes, sets
+ * p->staged_len, and commits p as usual (or aborts it); the program's
+ * change then waits for neither a file's creation nor the disk, and the
+ * committer writes the file.  -ENOSPC (the area is full), -EFBIG (larger
+ * than a quarter of it) or -EOPNOTSUPP (no area, POWER): the caller uses
+ * bk_store_begin instead.
+ */
+int bk_store_set_staging(struct bk_store *s, uint64_t bytes);
+bool bk_store_staging(const struct bk_store *s);
+int bk_store_begin_staged(struct bk_store *s, struct bk_pending *p,
+			  uint64_t size, int *fd, uint64_t *off, uint64_t *cap);
 /*
  * Makes the content durable and visible: fsync p->fd, rename into
  * objects/, fsync the directory, then insert v's row (v->object is set

@@ -19,6 +19,8 @@
  *   dedupe.c   ContentHash: hashing a version's content, and storing
  *              identical content once (a second name of the same file)
  *   policy.c   bk_policy_wants, bk_policy_clear
+ *   staging.c  copies staged in shared memory (FLUSH, PROCESS): the
+ *              staging file, its extents, the replay's use of it
  *
  * Locking: s->lock guards s->db, every statement and s->total; s->q_lock
  * the committer's queue, its counters and the journal (never taken with
@@ -98,11 +100,38 @@ struct bkj_rec {
 	char object[BK_OBJECT_MAX];
 };
 
+/* Extents of the staging file (staging.c): reserved in order. */
+#define BKST_SLOTS 512
+
+struct bks_stage {
+	int fd; /* the staging file, -1: none */
+	unsigned char *map; /* all of it, shared */
+	uint64_t size, data_size;
+	char path[128];
+	bool foreign; /* a file of that name not ours: staging off */
+	/* The file a crashed run left, mapped for the replay. */
+	unsigned char *old_map;
+	uint64_t old_size;
+	unsigned restored; /* versions the replay completed from it */
+	pthread_mutex_t lock; /* what follows */
+	uint64_t head, tail; /* reservations made, released in order */
+	uint64_t head_off; /* next free data offset */
+	uint64_t used; /* bytes reserved */
+	bool busy[BKST_SLOTS];
+	uint64_t off[BKST_SLOTS], alen[BKST_SLOTS];
+	_Atomic uint64_t staged; /* versions published */
+	_Atomic uint64_t no_room; /* reservations refused, the area full */
+};
+
 /* A version captured and waiting for the committer (committer.c). */
 struct bks_item {
 	struct bks_item *next;
 	int err;
 	uint64_t seq; /* its journal record's */
+	/* Staged: its content is in the staging file (extent stage - 1); the
+	 * committer makes and writes its file in objects/. */
+	unsigned stage;
+	bool lost; /* it could not be written: no row */
 
 	struct bk_version v; /* v.object: its file, in objects/ already */
 };
@@ -155,6 +184,9 @@ struct bk_store {
 	bool q_started, q_stop;
 	struct bks_item *q_head, **q_tail;
 	uint64_t q_queued, q_committed, q_synced, q_rows_synced;
+	/* Staged versions queued whose content is not in its file yet: a
+	 * sync covers captures up to q_committed only while there are. */
+	unsigned q_staged;
 	/* A journal record's sequence number is seq_base + q_queued: greater
 	 * than any of an earlier run, since the catalog keeps the newest one
 	 * committed (meta committed_seq), which the replay skips up to. */
@@ -186,7 +218,30 @@ struct bk_store {
 		unsigned syncs; /* periodic ones */
 		uint64_t n_files, n_full; /* syncs made each way */
 	} sync_cost; /* under sync_lock */
+	struct bks_stage stage;
 };
+
+/* store.c: opens objects/<object> new (O_EXCL), for writing. */
+int bks_placed_open(struct bk_store *s, const char *object, int *fd);
+
+/* staging.c */
+void bks_stage_init(struct bk_store *s);
+/* At open, before the replay: maps the staging file a killed run left. */
+int bks_stage_recover_open(struct bk_store *s);
+/* Replay: writes object's content from that file when it holds it (a
+ * published extent of that size): 1, 0 when it does not, or -errno. */
+int bks_stage_restore(struct bk_store *s, const char *object, uint64_t size);
+/* After the replay: that file is unmapped, and removed once the replay
+ * has made what it completed durable. */
+void bks_stage_recover_close(struct bk_store *s, bool remove);
+void bks_stage_publish(struct bk_store *s, unsigned stage, const char *object,
+		       uint64_t len);
+/* Writes extent stage's first len bytes into fd from offset 0. */
+int bks_stage_write(struct bk_store *s, unsigned stage, int fd, uint64_t len);
+void bks_stage_release(struct bk_store *s, unsigned stage);
+/* More than half the area or the extents waiting for the committer. */
+bool bks_stage_pressing(struct bk_store *s);
+void bks_stage_close(struct bk_store *s);
 
 /* catalog.c */
 int bks_catalog_open(struct bk_store *s);

@@ -229,7 +229,8 @@ int bks_sync(struct bk_store *s, enum bks_sync_how how, uint64_t *captured,
 	s->d_n = s->d_cap = 0;
 	s->d_all = false;
 	memset(s->d_dirs, 0, sizeof(s->d_dirs));
-	*captured = s->q_queued;
+	/* A staged copy is named for a sync once the committer wrote it. */
+	*captured = s->q_staged ? s->q_committed : s->q_queued;
 	*rows = s->q_committed;
 	pthread_mutex_unlock(&s->q_lock);
 
@@ -275,6 +276,9 @@ void bk_store_stats(struct bk_store *s, struct bk_store_stats *st)
 		return;
 	bks_settle(s);
 	st->deduped = atomic_load(&s->deduped);
+	st->staged = atomic_load(&s->stage.staged);
+	st->staging_full = atomic_load(&s->stage.no_room);
+	st->staged_restored = s->stage.restored;
 	pthread_mutex_lock(&s->sync_lock);
 	st->syncs_files = s->sync_cost.n_files;
 	st->syncs_full = s->sync_cost.n_full;

@@ -156,8 +156,9 @@ crash_round() {
 		test -f "$VOL/heavy/f0" -a ! -d "$VOL/heavy/f0"
 	rm -rf "$T/snap"
 	cp -a "$SV" "$T/snap"
-	LEFT=$(store_fsck "$T/snap" --leftovers 2>&1)
-	PENDING=$(store_fsck "$T/snap" --pending 2>&1)
+	LEFT=$(store_fsck "$T/snap" --leftovers --staging "$(staging_of "$SV")" 2>&1)
+	PENDING=$(store_fsck "$T/snap" --pending --staging "$(staging_of "$SV")" 2>&1)
+	STAGED=$(store_fsck "$T/snap" --pending-staged --staging "$(staging_of "$SV")" 2>&1)
 	diag "round $r: $(ls "$SV/tmp" | wc -l) file(s) in tmp/, $LEFT leftover(s) in all, $PENDING captured version(s) to complete after kill -9"
 }
 
@@ -171,8 +172,8 @@ for r in 1 2 3; do
 	after=$(grep -c 'leftovers of an interrupted run removed' "$LOG")
 	if [[ $PENDING =~ ^[0-9]+$ && $PENDING -gt 0 ]]; then
 		ROUNDS_PENDING=$((ROUNDS_PENDING + 1))
-		check_match "round $r: the restart commits the $PENDING version(s) captured before the kill" \
-			"backup: store $SV: $PENDING versions captured before the last stop committed" \
+		check_match "round $r: the restart commits the $PENDING version(s) captured before the kill, $STAGED from the staging area" \
+			"backup: store $SV: $PENDING versions captured before the last stop committed \\($STAGED of them written from the staging area\\)" \
 			"$(grep 'captured before the last stop committed' "$LOG" | tail -n 1)"
 	else
 		check_eq "round $r: no captured version was pending (${PENDING})" "$cbefore" \
@@ -217,9 +218,21 @@ for dur in flush process; do
 	umount -l "$VOL"
 	rm -rf "$T/snap"
 	cp -a "$SV" "$T/snap"
-	PENDING=$(store_fsck "$T/snap" --pending 2>&1)
-	diag "Durability=$dur: $PENDING of 40 versions were captured, not yet committed, at the kill"
+	PENDING=$(store_fsck "$T/snap" --pending --staging "$(staging_of "$SV")" 2>&1)
+	STAGED=$(store_fsck "$T/snap" --pending-staged --staging "$(staging_of "$SV")" 2>&1)
+	diag "Durability=$dur: $PENDING of 40 versions were captured, not yet committed, at the kill ($STAGED of them only in the staging area)"
+	cbefore=$(grep -c 'captured before the last stop committed' "$LOG")
 	bk_start "$VOL=vol" "$STORE" MaxVersions=dword:4 Durability=$dur
+	if [[ $PENDING =~ ^[0-9]+$ && $PENDING -gt 0 ]]; then
+		check_match "Durability=$dur: the restart commits the $PENDING version(s), $STAGED from the staging area" \
+			"backup: store $SV: $PENDING versions captured before the last stop committed \\($STAGED of them written from the staging area\\)" \
+			"$(grep 'captured before the last stop committed' "$LOG" | tail -n 1)"
+	else
+		check_eq "Durability=$dur: no captured version was pending (${PENDING})" "$cbefore" \
+			"$(grep -c 'captured before the last stop committed' "$LOG")"
+	fi
+	check "Durability=$dur: after the replay a new staging area is made" \
+		test -f "$(staging_of "$SV")"
 	bad=
 	for i in $(seq 1 40); do
 		versions_json "$VOL/quick.$dur/q$i"

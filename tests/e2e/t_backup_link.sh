@@ -40,6 +40,9 @@ save() {
 
 # ino FILE: its inode number.
 ino() { stat -c %i "$1"; }
+# ident FILE: its inode number and birth time: a file made later in the
+# inode of one deleted has the number, not the birth time.
+ident() { stat -c '%i %w' "$1"; }
 
 # objs_of STOREVOL INO: the store's object files that are inode INO.
 objs_of() { find "$1/objects" -type f -inum "$2" 2>/dev/null; }
@@ -59,10 +62,10 @@ check_link_object() {
 	check_eq "$desc" "links=1 same-bytes" "links=$(stat -c %h "$objs") $same"
 }
 
-# check_copy_object DESC STOREVOL INO SAVED: exactly one object holds
-# SAVED's bytes, with 1 link, and it is not the file's inode INO.  (Only the
-# object with those bytes is compared: once the file is gone, a later
-# object may get its inode number.)
+# check_copy_object DESC STOREVOL IDENT SAVED: exactly one object holds
+# SAVED's bytes, with 1 link, and it is not the file's inode (IDENT, from
+# ident: once the file is gone, an object made later, as the committer
+# makes a staged copy's, may get its inode number, not its birth time).
 check_copy_object() {
 	local desc=$1 sv=$2 ino=$3 saved=$4 objs same
 	objs=$(find "$sv/objects" -type f -size "$(stat -c %s "$saved")c" \
@@ -73,7 +76,7 @@ check_copy_object() {
 		return 0
 	fi
 	check_eq "$desc" "links=1 own-inode" \
-		"links=$(stat -c %h "$objs") $([[ $(ino "$objs") == "$ino" ]] && echo file-inode || echo own-inode)"
+		"links=$(stat -c %h "$objs") $([[ $(ident "$objs") == "$ino" ]] && echo file-inode || echo own-inode)"
 }
 
 # vinfo FILE: "<versions> <reason> <method>" of its newest version.
@@ -168,10 +171,11 @@ printf 'after the copy\n' >"$D/after.txt"
 head -c 300000 /dev/urandom >"$D/ro.bin"
 printf 'two names\n' >"$D/hl.txt"
 ln "$D/hl.txt" "$D/hl2.txt"
-declare -A INO
+declare -A INO IDENT
 for f in small.txt target.txt bigtgt.bin held.bin heldtgt.txt after.txt ro.bin hl.txt; do
 	save "$D/$f" >/dev/null
 	INO[$f]=$(ino "$D/$f")
+	IDENT[$f]=$(ident "$D/$f")
 done
 S_BIG=$(save "$VOL/bigdir/big.bin")
 INO_big=$(ino "$VOL/bigdir/big.bin")
@@ -239,7 +243,7 @@ fi
 # Not ext4: whichever of the two the file system allows, from here on.
 [[ -n $COPYM ]] || COPYM=$(field "$D/held.bin" 1 method)
 check_copy_object "held for writing: the store has its own copy, not the file's inode" \
-	"$SV" "${INO[held.bin]}" "$SAVE/d.held.bin"
+	"$SV" "${IDENT[held.bin]}" "$SAVE/d.held.bin"
 release held
 check_eq "held for writing: the holder writes through its descriptor and closes" wrote "$HOUT"
 # The holder's first write to the deleted file is a change like any other:
@@ -254,7 +258,7 @@ check "mv over heldtgt.txt while another process holds it open r+b" \
 check_eq "held target of mv: reason replace, method $COPYM (not link)" "1 replace $COPYM" \
 	"$(vinfo "$D/heldtgt.txt")"
 check_copy_object "held target of mv: its own copy in the store" \
-	"$SV" "${INO[heldtgt.txt]}" "$SAVE/d.heldtgt.txt"
+	"$SV" "${IDENT[heldtgt.txt]}" "$SAVE/d.heldtgt.txt"
 release heldtgt
 check_eq "held target of mv: the holder writes and closes" wrote "$HOUT"
 check_eq "held target of mv: its write to the replaced file kept one more version" \
@@ -277,7 +281,7 @@ release ro
 check_eq "held read-only: the holder still reads the original through its descriptor" \
 	"$(sha "$SAVE/d.ro.bin")" "$HOUT"
 check_copy_object "held read-only: the store has its own copy, not the file's inode" \
-	"$SV" "${INO[ro.bin]}" "$SAVE/d.ro.bin"
+	"$SV" "${IDENT[ro.bin]}" "$SAVE/d.ro.bin"
 check_version "held read-only: restores byte-exact" "$D/ro.bin" 1 "$SAVE/d.ro.bin"
 
 # ---- hard links ---------------------------------------------------------------------------------
@@ -434,7 +438,7 @@ printf 'replaced\n' >"$CV/tgt.txt"
 printf 'replacing\n' >"$CV/src.txt"
 S_C=$(save "$CV/c.bin")
 S_T=$(save "$CV/tgt.txt")
-INO_c=$(ino "$CV/c.bin")
+INO_c=$(ident "$CV/c.bin")
 bk_start "$CV=cvol" "$T/store-copy" StoreMethod=copy
 check "StoreMethod=copy: rm c.bin" rm "$CV/c.bin"
 check_eq "StoreMethod=copy: rm: reason delete, method copy" "1 delete copy" "$(vinfo "$CV/c.bin")"

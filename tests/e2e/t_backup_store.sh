@@ -58,6 +58,8 @@ bad_param MaxVersions=many MaxVersions
 bad_param StoreMethod=rsync 'StoreMethod \(auto, clone or copy\)'
 bad_param Durability=sometimes 'Durability \(power, flush or process\)'
 bad_param StoreDirectory=relative/dir 'StoreDirectory \(an absolute path\)'
+bad_param StagingSize=dword:4096 'StagingSize \(0, or 1 MiB to 4 GiB\)'
+bad_param StagingSize=qword:8589934592 'StagingSize \(0, or 1 MiB to 4 GiB\)'
 
 # ---- qword values from the command line ---------------------------------------------------
 FARGS=()
@@ -303,3 +305,64 @@ for dur in flush process; do
 	fi
 	check_store "Durability=$dur: the store is consistent" "$T/store-sync/fvol$dur"
 done
+
+# ---- staged copies: the staging area in /dev/shm -----------------------------------------
+# Copies go through the store's staging area (32 MiB by default) once the
+# first copy showed the store does not clone; the file is 0600, the
+# process's, and removed at stop.  A version larger than a quarter of the
+# area is copied straight to the store; StagingSize=dword:0: no area.
+staged_of() {
+	grep -o '[0-9]* copies staged in memory, [0-9]* found the staging area full' "$LOG" |
+		tail -n 1
+}
+SGV=$(new_volume sgvol)
+for i in $(seq 1 12); do
+	head -c $((i * 9000 + 1)) /dev/urandom >"$SGV/g$i"
+	cp "$SGV/g$i" "$T/g$i.orig"
+done
+bk_start "$SGV=sgvol" "$T/store-stage"
+SG=$(staging_of "$T/store-stage/sgvol")
+check_eq "staging: the area is a file of 32 MiB, mode 600, owned by root" "600 33554432 0" \
+	"$(stat -c '%a %s %u' "$SG" 2>&1)"
+for i in $(seq 1 12); do printf 'new %d\n' "$i" >"$SGV/g$i"; done
+bad=
+for i in $(seq 1 12); do
+	[[ $(field "$SGV/g$i" 1 method) == copy ]] || bad+="g$i: $(field "$SGV/g$i" 1 method) "
+	check_version "staging: g$i's version ($((i * 9000 + 1)) bytes) restores byte-exact" \
+		"$SGV/g$i" 1 "$T/g$i.orig"
+done
+check_eq "staging: every version is a copy" "" "$bad"
+stop_daemon
+check "staging: the area is removed at stop" test ! -e "$SG"
+check_eq "staging: 11 copies staged (the first showed the store copies), none found it full" \
+	"11 copies staged in memory, 0 found the staging area full" "$(staged_of)"
+check_store "staging: the store is consistent" "$T/store-stage/sgvol"
+
+head -c 400000 /dev/urandom >"$SGV/big"
+cp "$SGV/big" "$T/big.stage.orig"
+bk_start "$SGV=sgvol" "$T/store-stage" StagingSize=dword:1048576
+check_eq "StagingSize=dword:1048576: a 1 MiB area" 1048576 "$(stat -c %s "$SG" 2>&1)"
+printf 'one\n' >"$SGV/g1"
+printf 'big\n' >"$SGV/big"
+printf 'two\n' >"$SGV/g1"
+check_version "StagingSize 1 MiB: the 400000-byte version, larger than a quarter of the area, is byte-exact" \
+	"$SGV/big" 1 "$T/big.stage.orig"
+printf 'new 1\n' >"$T/g1.v2"
+printf 'one\n' >"$T/g1.v3"
+check_version "... g1's version 2 (copied straight: the first of the run)" "$SGV/g1" 2 "$T/g1.v2"
+check_version "... g1's version 3 (staged)" "$SGV/g1" 3 "$T/g1.v3"
+stop_daemon
+check_eq "StagingSize 1 MiB: one copy staged (g1's second), the big one went straight to the store" \
+	"1 copies staged in memory, 0 found the staging area full" "$(staged_of)"
+
+bk_start "$SGV=sgvol" "$T/store-stage" StagingSize=dword:0
+check "StagingSize=dword:0: no staging area" test ! -e "$SG"
+for i in 2 3 4; do printf 'zero %d\n' "$i" >"$SGV/g$i"; done
+for i in 2 3 4; do
+	printf 'new %d\n' "$i" >"$T/g$i.v2"
+	check_version "StagingSize=dword:0: g$i's version is kept all the same" "$SGV/g$i" 2 "$T/g$i.v2"
+done
+stop_daemon
+check_eq "StagingSize=dword:0: no copy staged" \
+	"0 copies staged in memory, 0 found the staging area full" "$(staged_of)"
+check_store "staging: the store is consistent after all three runs" "$T/store-stage/sgvol"

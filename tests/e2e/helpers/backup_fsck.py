@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-"""backup_fsck.py STORE [--leftovers | --pending] - check a backup store
-(daemon stopped).
+"""backup_fsck.py STORE [--leftovers | --pending] [--staging FILE] - check
+a backup store (daemon stopped).
 
 STORE is one volume's store: catalog.db (SQLite), objects/xx/<name>, tmp/,
 journal.0 and journal.1.  The invariant the filter promises after a clean
@@ -19,6 +19,11 @@ For a copy of a store left by a killed daemon:
   (a valid journal record whose object exists with the recorded size, has
   no row, and whose sequence number is above the catalog's committed_seq:
   a version committed once and evicted since stays gone), exit 0;
+  with --staging FILE (the store's staging area in /dev/shm, as the
+  killed daemon left it), a record whose content FILE holds (a published
+  extent of that object and size) counts too, its object file or not;
+--pending-staged: (with --staging) print how many of those the next start
+  writes from FILE (those with a published extent), exit 0;
 --leftovers: print the number of items the recovery must remove (tmp
   files + objects without a row or a pending record + rows without an
   object), exit 0.
@@ -56,6 +61,40 @@ def journal_records(store):
     return out
 
 
+# filters/backup/staging.c: struct bkst_head at 0, BKST_SLOTS struct
+# bkst_desc (state crc off len object[64]) from 4096; crc covers off, len
+# and object.
+STAGE_HEAD = struct.Struct("<IIQQQQ")
+STAGE_DESC = struct.Struct("<IIQQ64s")
+STAGE_MAGIC = 0x31545342
+STAGE_FULL = 0x4C4C5546
+
+
+def staged_objects(path):
+    """{object: len} of the published extents of a staging file."""
+    out = {}
+    try:
+        data = open(path, "rb").read()
+    except FileNotFoundError:
+        return out
+    if len(data) < STAGE_HEAD.size:
+        return out
+    magic, slots, size, _dev, _ino, data_off = STAGE_HEAD.unpack_from(data, 0)
+    if magic != STAGE_MAGIC or size != len(data):
+        return out
+    for i in range(slots):
+        o = 4096 + i * STAGE_DESC.size
+        state, crc, off, length, obj = STAGE_DESC.unpack_from(data, o)
+        if state != STAGE_FULL:
+            continue
+        if zlib.crc32(data[o + 8:o + STAGE_DESC.size]) & 0xFFFFFFFF != crc:
+            continue
+        if off < data_off or off + length > size:
+            continue
+        out[obj.split(b"\0")[0].decode()] = length
+    return out
+
+
 def journal_bytes(store):
     n = 0
     for name in ("journal.0", "journal.1"):
@@ -70,6 +109,9 @@ def main():
     store = sys.argv[1]
     leftovers = "--leftovers" in sys.argv[2:]
     pending_only = "--pending" in sys.argv[2:]
+    staged = {}
+    if "--staging" in sys.argv[2:]:
+        staged = staged_objects(sys.argv[sys.argv.index("--staging") + 1])
     problems = []
     db = sqlite3.connect(os.path.join(store, "catalog.db"))
     ic = db.execute("PRAGMA integrity_check").fetchall()
@@ -113,8 +155,8 @@ def main():
     pending = set()
     for obj, size, seq in journal_records(store):
         st = files.get(obj)
-        if (obj not in named and st is not None and st.st_size == size and
-                seq > committed):
+        complete = (st is not None and st.st_size == size) or staged.get(obj) == size
+        if obj not in named and complete and seq > committed:
             pending.add(obj)
     orphans = sorted(set(files) - named - pending)
     for o in orphans:
@@ -138,6 +180,9 @@ def main():
                             (path, nums))
     if pending_only:
         print(len(pending))
+        return 0
+    if "--pending-staged" in sys.argv[2:]:
+        print(len([o for o in pending if o in staged]))
         return 0
     if leftovers:
         print(len(tmp) + len(orphans) + missing)

@@ -32,11 +32,7 @@ int bk_store_begin_link(struct bk_store *s, struct bk_pending *p, int *dirfd)
 
 	if (!p)
 		return -EINVAL;
-	p->fd = -1;
-	p->placed = p->linked = false;
-	p->stage = 0;
-	p->staged_len = 0;
-	p->tmp[0] = p->object[0] = '\0';
+	bks_pending_reset(p);
 	if (!s || !dirfd)
 		return -EINVAL;
 	err = bks_new_object_name(p->object);

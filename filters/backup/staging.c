@@ -305,11 +305,7 @@ int bk_store_begin_staged(struct bk_store *s, struct bk_pending *p,
 
 	if (!p)
 		return -EINVAL;
-	p->fd = -1;
-	p->placed = p->linked = false;
-	p->stage = 0;
-	p->staged_len = 0;
-	p->tmp[0] = p->object[0] = '\0';
+	bks_pending_reset(p);
 	if (!s)
 		return -EINVAL;
 	g = &s->stage;

@@ -401,6 +401,15 @@ static void pool_stop(struct bk_store *s)
 		pool_drop(s, --s->pool_n);
 }
 
+void bks_pending_reset(struct bk_pending *p)
+{
+	p->fd = -1;
+	p->placed = p->linked = false;
+	p->stage = 0;
+	p->staged_len = 0;
+	p->tmp[0] = p->object[0] = '\0';
+}
+
 int bk_store_begin(struct bk_store *s, struct bk_pending *p)
 {
 	char name[BKS_OBJECT_HEX + 1];
@@ -410,11 +419,7 @@ int bk_store_begin(struct bk_store *s, struct bk_pending *p)
 
 	if (!p)
 		return -EINVAL;
-	p->fd = -1;
-	p->placed = p->linked = false;
-	p->stage = 0;
-	p->staged_len = 0;
-	p->tmp[0] = p->object[0] = '\0';
+	bks_pending_reset(p);
 	if (!s)
 		return -EINVAL;
 	pthread_mutex_lock(&s->pool_lock);

@@ -221,6 +221,8 @@ struct bk_store {
 	struct bks_stage stage;
 };
 
+/* store.c: p as the begin functions start it: no file, no name. */
+void bks_pending_reset(struct bk_pending *p);
 /* store.c: opens objects/<object> new (O_EXCL), for writing. */
 int bks_placed_open(struct bk_store *s, const char *object, int *fd);
 

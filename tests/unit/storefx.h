@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 
 #include "store.h"
@@ -40,6 +41,35 @@ static inline struct fx *storefx_new(const char *prefix)
 	assert_int_equal(bk_store_open(f->dir, &f->s, &recovered), 0);
 	assert_int_equal(recovered, 0);
 	return f;
+}
+
+/* The content a test keeps: len bytes that depend on seed. */
+static inline unsigned char *storefx_content(unsigned seed, size_t len)
+{
+	unsigned char *b = malloc(len ? len : 1);
+
+	assert_non_null(b);
+	for (size_t i = 0; i < len; i++)
+		b[i] = (unsigned char)(seed * 131 + i * 7 + (i >> 9));
+	return b;
+}
+
+static inline int storefx_newest(const struct bk_version *v, void *arg)
+{
+	*(struct bk_version *)arg = *v;
+	return 0;
+}
+
+/* The row of the newest version of path. */
+static inline struct bk_version storefx_row_of(struct bk_store *s,
+					       const char *path)
+{
+	struct bk_version v;
+
+	memset(&v, 0, sizeof(v));
+	assert_int_equal(bk_store_list(s, path, 0, 0, storefx_newest, &v), 0);
+	assert_true(v.id > 0);
+	return v;
 }
 
 /* cmocka teardown: closes the store, removes the tree. */

@@ -39,17 +39,6 @@ static int setup(void **state)
 	return 0;
 }
 
-/* The content a test keeps: len bytes that depend on seed. */
-static unsigned char *content(unsigned seed, size_t len)
-{
-	unsigned char *b = malloc(len ? len : 1);
-
-	assert_non_null(b);
-	for (size_t i = 0; i < len; i++)
-		b[i] = (unsigned char)(seed * 131 + i * 7 + (i >> 9));
-	return b;
-}
-
 static void sha256(const void *buf, size_t len, uint8_t out[BK_HASH_LEN])
 {
 	unsigned int n = 0;
@@ -65,7 +54,7 @@ static struct bk_version keep(struct bk_store *s, const char *path,
 {
 	struct bk_version v;
 	struct bk_pending p;
-	unsigned char *b = content(seed, len);
+	unsigned char *b = storefx_content(seed, len);
 
 	memset(&v, 0, sizeof(v));
 	snprintf(v.path, sizeof(v.path), "%s", path);
@@ -76,23 +65,6 @@ static struct bk_version keep(struct bk_store *s, const char *path,
 	assert_int_equal(pwrite(p.fd, b, len, 0), (ssize_t)len);
 	assert_int_equal(bk_store_commit(s, &p, &v), 0);
 	free(b);
-	return v;
-}
-
-/* The row of the newest version of path. */
-static int newest(const struct bk_version *v, void *arg)
-{
-	*(struct bk_version *)arg = *v;
-	return 0;
-}
-
-static struct bk_version row_of(struct bk_store *s, const char *path)
-{
-	struct bk_version v;
-
-	memset(&v, 0, sizeof(v));
-	assert_int_equal(bk_store_list(s, path, 0, 0, newest, &v), 0);
-	assert_true(v.id > 0);
 	return v;
 }
 
@@ -117,7 +89,7 @@ static bool same_file(const struct fx *f, const char *a, const char *b)
 static void check_content(struct bk_store *s, int64_t id, unsigned seed,
 			  size_t len)
 {
-	unsigned char *want = content(seed, len), *got = malloc(len + 1);
+	unsigned char *want = storefx_content(seed, len), *got = malloc(len + 1);
 	int fd = -1;
 
 	assert_non_null(got);
@@ -132,7 +104,7 @@ static void check_content(struct bk_store *s, int64_t id, unsigned seed,
 static void check_hash(const struct bk_version *v, unsigned seed, size_t len)
 {
 	uint8_t want[BK_HASH_LEN];
-	unsigned char *b = content(seed, len);
+	unsigned char *b = storefx_content(seed, len);
 
 	sha256(b, len, want);
 	free(b);
@@ -159,7 +131,7 @@ static void test_hash_fd(void **state)
 	char path[PATH_MAX + 16];
 	uint8_t h[BK_HASH_LEN], want[BK_HASH_LEN];
 	size_t big = 3 * 256 * 1024 + 12345; /* several reads, a partial one */
-	unsigned char *b = content(9, big);
+	unsigned char *b = storefx_content(9, big);
 	int fd;
 
 	PATHF(path, "%s/h", f->root);
@@ -195,10 +167,10 @@ static void shared_versions(struct fx *f, enum bk_durability d)
 	b = keep(f->s, "/b", 1, len); /* another path, the same content */
 	keep(f->s, "/c", 2, len); /* other content */
 	keep(f->s, "/e", 1, len - 1); /* a prefix: another size */
-	ra = row_of(f->s, "/a");
-	rb = row_of(f->s, "/b");
-	rc = row_of(f->s, "/c");
-	re = row_of(f->s, "/e");
+	ra = storefx_row_of(f->s, "/a");
+	rb = storefx_row_of(f->s, "/b");
+	rc = storefx_row_of(f->s, "/c");
+	re = storefx_row_of(f->s, "/e");
 	assert_string_equal(ra.object, a.object);
 	assert_string_equal(rb.object, b.object);
 	check_hash(&ra, 1, len);
@@ -220,7 +192,7 @@ static void shared_versions(struct fx *f, enum bk_durability d)
 	assert_int_equal(st.deduped, 1);
 	/* A third one shares the same file (once committed). */
 	keep(f->s, "/a", 1, len);
-	assert_int_equal(row_of(f->s, "/a").version, 2);
+	assert_int_equal(storefx_row_of(f->s, "/a").version, 2);
 	assert_int_equal(object_stat(f, ra.object).st_nlink, 3);
 	bk_store_stats(f->s, &st);
 	assert_int_equal(st.deduped, 2);
@@ -243,7 +215,7 @@ static void test_shared_flush(void **state)
 	f->s = NULL;
 	assert_int_equal(bk_store_open(f->dir, &f->s, &recovered), 0);
 	assert_int_equal(recovered, 0);
-	b = row_of(f->s, "/b");
+	b = storefx_row_of(f->s, "/b");
 	check_content(f->s, b.id, 1, 100 * 1024);
 	check_hash(&b, 1, 100 * 1024);
 }
@@ -264,7 +236,7 @@ static void test_one_batch(void **state)
 	bk_store_set_durability(f->s, BK_DURABLE_FLUSH);
 	for (int i = 0; i < 6; i++)
 		v[i] = keep(f->s, "/same", 5, len);
-	r = row_of(f->s, "/same");
+	r = storefx_row_of(f->s, "/same");
 	assert_int_equal(r.version, 6);
 	assert_int_equal(object_stat(f, r.object).st_nlink, 6);
 	for (int i = 0; i < 6; i++)
@@ -281,7 +253,7 @@ static void test_off(void **state)
 	bk_store_set_dedupe(f->s, false);
 	keep(f->s, "/a", 1, 4096);
 	keep(f->s, "/a", 1, 4096);
-	a = row_of(f->s, "/a");
+	a = storefx_row_of(f->s, "/a");
 	assert_int_equal(a.version, 2);
 	assert_false(a.hashed);
 	b = a;
@@ -297,7 +269,7 @@ static void test_linked_not_shared(void **state)
 {
 	struct fx *f = *state;
 	char path[PATH_MAX + 16];
-	unsigned char *b = content(3, 5000);
+	unsigned char *b = storefx_content(3, 5000);
 	struct bk_version v, r, copy;
 	struct bk_pending p;
 	int dirfd = -1, fd;
@@ -314,14 +286,14 @@ static void test_linked_not_shared(void **state)
 	assert_int_equal(bk_store_begin_link(f->s, &p, &dirfd), 0);
 	assert_int_equal(linkat(AT_FDCWD, path, dirfd, p.object, 0), 0);
 	assert_int_equal(bk_store_commit(f->s, &p, &v), 0);
-	r = row_of(f->s, "/victim");
+	r = storefx_row_of(f->s, "/victim");
 	assert_int_equal(r.method, BK_METHOD_LINK);
 	assert_false(r.hashed);
 	assert_false(same_file(f, r.object, copy.object));
 	/* And a later copy of the same content does not share it. */
 	keep(f->s, "/y", 3, 5000);
-	assert_true(same_file(f, row_of(f->s, "/y").object, copy.object));
-	assert_false(same_file(f, row_of(f->s, "/y").object, r.object));
+	assert_true(same_file(f, storefx_row_of(f->s, "/y").object, copy.object));
+	assert_false(same_file(f, storefx_row_of(f->s, "/y").object, r.object));
 	free(b);
 }
 
@@ -336,7 +308,7 @@ static void test_older_gone(void **state)
 	a = keep(f->s, "/a", 4, 3000);
 	assert_int_equal(unlinkat(f->s->objfd, a.object, 0), 0);
 	b = keep(f->s, "/b", 4, 3000);
-	b = row_of(f->s, "/b");
+	b = storefx_row_of(f->s, "/b");
 	check_content(f->s, b.id, 4, 3000);
 	assert_int_equal(object_stat(f, b.object).st_nlink, 1);
 	c = keep(f->s, "/c", 4, 3000);
@@ -352,9 +324,9 @@ static void test_delete_shared(void **state)
 	char path[PATH_MAX + BK_OBJECT_MAX + 16];
 	struct stat st;
 
-	a = row_of(f->s, (keep(f->s, "/a", 6, 70000), "/a"));
-	b = row_of(f->s, (keep(f->s, "/b", 6, 70000), "/b"));
-	c = row_of(f->s, (keep(f->s, "/c", 6, 70000), "/c"));
+	a = storefx_row_of(f->s, (keep(f->s, "/a", 6, 70000), "/a"));
+	b = storefx_row_of(f->s, (keep(f->s, "/b", 6, 70000), "/b"));
+	c = storefx_row_of(f->s, (keep(f->s, "/c", 6, 70000), "/c"));
 	assert_int_equal(object_stat(f, c.object).st_nlink, 3);
 	assert_int_equal(bk_store_delete(f->s, a.id), 0);
 	check_content(f->s, b.id, 6, 70000);
@@ -367,7 +339,7 @@ static void test_delete_shared(void **state)
 	PATHF(path, "%s/objects/%s", f->dir, b.object);
 	assert_int_equal(stat(path, &st), -1);
 	/* The next identical content is stored anew. */
-	a = row_of(f->s, (keep(f->s, "/a", 6, 70000), "/a"));
+	a = storefx_row_of(f->s, (keep(f->s, "/a", 6, 70000), "/a"));
 	check_content(f->s, a.id, 6, 70000);
 	assert_int_equal(object_stat(f, a.object).st_nlink, 1);
 }
@@ -382,7 +354,7 @@ static void test_usage(void **state)
 
 	for (int i = 0; i < 5; i++)
 		keep(f->s, "/big", 7, len);
-	one = (uint64_t)object_stat(f, row_of(f->s, "/big").object).st_blocks * 512;
+	one = (uint64_t)object_stat(f, storefx_row_of(f->s, "/big").object).st_blocks * 512;
 	assert_true(one >= len);
 	assert_int_equal(bk_store_usage(f->s, &u), 0);
 	assert_int_equal(u.versions, 5);
@@ -391,7 +363,7 @@ static void test_usage(void **state)
 	keep(f->s, "/other", 8, len);
 	assert_int_equal(bk_store_usage(f->s, &u), 0);
 	assert_int_equal(u.disk_bytes,
-			 one + (uint64_t)object_stat(f, row_of(f->s, "/other").object)
+			 one + (uint64_t)object_stat(f, storefx_row_of(f->s, "/other").object)
 					       .st_blocks * 512);
 }
 
@@ -427,7 +399,7 @@ static void test_migrate_v1(void **state)
 	check_content(f->s, old.id, 1, 2048);
 	/* An unhashed version is not shared with, a new one is hashed. */
 	keep(f->s, "/m", 1, 2048);
-	r = row_of(f->s, "/m");
+	r = storefx_row_of(f->s, "/m");
 	check_hash(&r, 1, 2048);
 	assert_false(same_file(f, r.object, old.object));
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
@@ -476,7 +448,7 @@ static void test_replayed(void **state)
 		for (int i = 0; i < 4; i++) {
 			struct bk_pending p;
 			struct bk_version v;
-			unsigned char *b = content(11, 30000);
+			unsigned char *b = storefx_content(11, 30000);
 
 			memset(&v, 0, sizeof(v));
 			snprintf(v.path, sizeof(v.path), "/r%d", i);
@@ -496,20 +468,20 @@ static void test_replayed(void **state)
 
 	assert_int_equal(bk_store_open(f->dir, &f->s, &recovered), 0);
 	assert_int_equal(bk_store_completed(f->s), 4);
-	first = row_of(f->s, "/r0");
+	first = storefx_row_of(f->s, "/r0");
 	assert_false(first.hashed);
 	for (int i = 1; i < 4; i++) {
 		snprintf(path, sizeof(path), "/r%d", i);
-		r = row_of(f->s, path);
+		r = storefx_row_of(f->s, path);
 		assert_false(r.hashed);
 		assert_false(same_file(f, r.object, first.object));
 	}
 	bk_store_set_dedupe(f->s, true);
-	first = row_of(f->s, "/r0");
+	first = storefx_row_of(f->s, "/r0");
 	check_hash(&first, 11, 30000);
 	for (int i = 1; i < 4; i++) {
 		snprintf(path, sizeof(path), "/r%d", i);
-		r = row_of(f->s, path);
+		r = storefx_row_of(f->s, path);
 		check_hash(&r, 11, 30000);
 		assert_true(same_file(f, r.object, first.object));
 		check_content(f->s, r.id, 11, 30000);

@@ -37,17 +37,6 @@ static int setup(void **state)
 	return 0;
 }
 
-/* The content a test keeps: len bytes that depend on seed. */
-static unsigned char *content(unsigned seed, size_t len)
-{
-	unsigned char *b = malloc(len ? len : 1);
-
-	assert_non_null(b);
-	for (size_t i = 0; i < len; i++)
-		b[i] = (unsigned char)(seed * 131 + i * 7 + (i >> 9));
-	return b;
-}
-
 /* The staging file of the store in f->dir. */
 static void staging_path(const struct fx *f, char *out, size_t cap)
 {
@@ -66,7 +55,7 @@ static int keep_staged(struct bk_store *s, const char *path, unsigned seed,
 {
 	struct bk_version v;
 	struct bk_pending p;
-	unsigned char *b = content(seed, len);
+	unsigned char *b = storefx_content(seed, len);
 	uint64_t off = 0, cap = 0;
 	int fd = -1, err;
 
@@ -89,28 +78,12 @@ static int keep_staged(struct bk_store *s, const char *path, unsigned seed,
 	return 0;
 }
 
-static int newest(const struct bk_version *v, void *arg)
-{
-	*(struct bk_version *)arg = *v;
-	return 0;
-}
-
-static struct bk_version row_of(struct bk_store *s, const char *path)
-{
-	struct bk_version v;
-
-	memset(&v, 0, sizeof(v));
-	assert_int_equal(bk_store_list(s, path, 0, 0, newest, &v), 0);
-	assert_true(v.id > 0);
-	return v;
-}
-
 /* The newest version of path is exactly (seed, len), in its own file. */
 static void check_version(const struct fx *f, const char *path, unsigned seed,
 			  size_t len)
 {
-	struct bk_version v = row_of(f->s, path);
-	unsigned char *want = content(seed, len), *got = malloc(len + 1);
+	struct bk_version v = storefx_row_of(f->s, path);
+	unsigned char *want = storefx_content(seed, len), *got = malloc(len + 1);
 	char obj[PATH_MAX + BK_OBJECT_MAX + 16];
 	struct stat st;
 	int fd = -1;
@@ -150,7 +123,7 @@ static void staged_each_size(struct fx *f, enum bk_durability d)
 	for (unsigned i = 0; i < NSIZES; i++) {
 		snprintf(path, sizeof(path), "/f%u", i);
 		check_version(f, path, 20 + i, sizes[i]);
-		assert_int_equal(row_of(f->s, path).version, 3);
+		assert_int_equal(storefx_row_of(f->s, path).version, 3);
 	}
 	bk_store_stats(f->s, &st);
 	assert_int_equal(st.staged, 3 * NSIZES);
@@ -288,7 +261,7 @@ static void test_staging_wraps(void **state)
 			/* No room: what the filter does, a direct copy. */
 			struct bk_version v;
 			struct bk_pending p;
-			unsigned char *b = content(i, 40000 + i * 97);
+			unsigned char *b = storefx_content(i, 40000 + i * 97);
 
 			memset(&v, 0, sizeof(v));
 			snprintf(v.path, sizeof(v.path), "%s", path);
@@ -315,7 +288,7 @@ static void test_staging_wraps(void **state)
 static void test_flush_writes_staged(void **state)
 {
 	struct fx *f = *state;
-	unsigned char *want = content(5, 70000), *got = malloc(70001);
+	unsigned char *want = storefx_content(5, 70000), *got = malloc(70001);
 	char obj[PATH_MAX + BK_OBJECT_MAX + 16];
 	struct bk_version v;
 	struct bk_pending p;
@@ -382,7 +355,7 @@ static void test_restored(void **state)
 			struct bk_version v;
 
 			/* Committed: its committer is idle now. */
-			if (bk_store_list(s, "/first", 0, 0, newest, &v))
+			if (bk_store_list(s, "/first", 0, 0, storefx_newest, &v))
 				_exit(4);
 		}
 		g = fork();

@@ -49,7 +49,6 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
-#include <sys/vfs.h>
 #include <unistd.h>
 #include <zlib.h>
 

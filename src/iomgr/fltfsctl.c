@@ -29,10 +29,12 @@
  * page fault per page at each copy.  The tail that is not a whole block is
  * written through the page cache (O_DIRECT cleared for it, then set
  * again).  The alignment is the largest logical block size in use (4 KiB),
- * and a file system that refuses it makes the rest a buffered copy.
+ * and a file system that refuses it makes the rest a buffered copy.  The
+ * same buffer carries a copy to another file system, where copy_file_range
+ * refuses (a staging area on tmpfs).
  */
 #define FSCTL_DIRECT_ALIGN 4096
-#define FSCTL_DIRECT_BUF (256 * 1024)
+#define FSCTL_THREAD_BUF (256 * 1024)
 
 static pthread_key_t fsctl_buf_key;
 static pthread_once_t fsctl_buf_once = PTHREAD_ONCE_INIT;
@@ -42,14 +44,14 @@ static void fsctl_buf_key_make(void)
 	pthread_key_create(&fsctl_buf_key, free);
 }
 
-static char *fsctl_direct_buf(void)
+static char *fsctl_thread_buf(void)
 {
 	char *buf;
 
 	pthread_once(&fsctl_buf_once, fsctl_buf_key_make);
 	buf = pthread_getspecific(fsctl_buf_key);
 	if (!buf) {
-		if (posix_memalign((void **)&buf, FSCTL_DIRECT_ALIGN, FSCTL_DIRECT_BUF))
+		if (posix_memalign((void **)&buf, FSCTL_DIRECT_ALIGN, FSCTL_THREAD_BUF))
 			return NULL;
 		if (pthread_setspecific(fsctl_buf_key, buf)) {
 			free(buf);
@@ -66,13 +68,13 @@ static char *fsctl_direct_buf(void)
 static int fsctl_copy_direct(int src, int dst, int flags, off_t size,
 			     off_t *in, off_t *out, LONGLONG *done)
 {
-	char *buf = fsctl_direct_buf();
+	char *buf = fsctl_thread_buf();
 
 	if (!buf)
 		return 0;
 	while (*in < size) {
-		size_t want = size - *in < FSCTL_DIRECT_BUF ? (size_t)(size - *in)
-							    : FSCTL_DIRECT_BUF;
+		size_t want = size - *in < FSCTL_THREAD_BUF ? (size_t)(size - *in)
+							    : FSCTL_THREAD_BUF;
 		ssize_t n = pread(src, buf, want, *in), k;
 		size_t whole;
 
@@ -146,14 +148,13 @@ static int fsctl_copy(int src, int dst, off_t at, off_t size, LONGLONG *done)
 	}
 	if (in >= size || *done == size)
 		return 0;
-	/* Another file system (a staging area on tmpfs): through the
-	 * thread's buffer. */
-	buf = fsctl_direct_buf();
+	/* Another file system: through the thread's buffer. */
+	buf = fsctl_thread_buf();
 	if (!buf)
 		return -ENOMEM;
 	while (in < size) {
-		size_t want = size - in < FSCTL_DIRECT_BUF ? (size_t)(size - in)
-							  : FSCTL_DIRECT_BUF;
+		size_t want = size - in < FSCTL_THREAD_BUF ? (size_t)(size - in)
+							  : FSCTL_THREAD_BUF;
 		ssize_t n = pread(src, buf, want, in), w = 0;
 
 		if (n < 0 && errno == EINTR)

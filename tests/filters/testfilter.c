@@ -460,6 +460,15 @@ static NTSTATUS tf_link(PCFLT_RELATED_OBJECTS o, const LX_LINK_TO_DIRECTORY_INPU
 				(PVOID)in, in_len, out, out_len, NULL);
 }
 
+/* A copy at an offset (LX_COPY_AT_OFFSET) with in_len bytes of input. */
+static NTSTATUS tf_copy_at(PCFLT_RELATED_OBJECTS o,
+			   const LX_COPY_TO_DESCRIPTOR_INPUT_EX *in, ULONG in_len,
+			   LX_COPY_TO_DESCRIPTOR_OUTPUT *out)
+{
+	return FltFsControlFile(o->Instance, o->FileObject, FSCTL_LX_COPY_TO_DESCRIPTOR,
+				(PVOID)in, in_len, out, sizeof(*out), NULL);
+}
+
 /*
  * The back end's FSCTLs on the program's file object, which the program
  * holds open: every malformed request is refused without touching the
@@ -594,31 +603,21 @@ static void tf_fsctl(PCFLT_RELATED_OBJECTS o)
 			ex.TargetOffset.QuadPart = 8192;
 			ex.MaxLength.QuadPart = 64;
 			tf_fsctl_log("copy-at-offset-short-input",
-				     FltFsControlFile(o->Instance, o->FileObject,
-						      FSCTL_LX_COPY_TO_DESCRIPTOR, &ex,
-						      sizeof(cin), &cout, sizeof(cout), NULL));
+				     tf_copy_at(o, &ex, sizeof(cin), &cout));
 			ex.Flags = LX_COPY_AT_OFFSET | LX_COPY_CLONE_ONLY;
 			tf_fsctl_log("copy-at-offset-clone-only",
-				     FltFsControlFile(o->Instance, o->FileObject,
-						      FSCTL_LX_COPY_TO_DESCRIPTOR, &ex,
-						      sizeof(ex), &cout, sizeof(cout), NULL));
+				     tf_copy_at(o, &ex, sizeof(ex), &cout));
 			ex.Flags = LX_COPY_AT_OFFSET;
 			ex.TargetOffset.QuadPart = -1;
 			tf_fsctl_log("copy-at-negative-offset",
-				     FltFsControlFile(o->Instance, o->FileObject,
-						      FSCTL_LX_COPY_TO_DESCRIPTOR, &ex,
-						      sizeof(ex), &cout, sizeof(cout), NULL));
+				     tf_copy_at(o, &ex, sizeof(ex), &cout));
 			ex.TargetOffset.QuadPart = 8192;
 			ex.MaxLength.QuadPart = 5;
 			tf_fsctl_log("copy-at-offset-too-long",
-				     FltFsControlFile(o->Instance, o->FileObject,
-						      FSCTL_LX_COPY_TO_DESCRIPTOR, &ex,
-						      sizeof(ex), &cout, sizeof(cout), NULL));
+				     tf_copy_at(o, &ex, sizeof(ex), &cout));
 			ex.MaxLength.QuadPart = 64;
 			memset(&cout, 0, sizeof(cout));
-			st = FltFsControlFile(o->Instance, o->FileObject,
-					      FSCTL_LX_COPY_TO_DESCRIPTOR, &ex, sizeof(ex),
-					      &cout, sizeof(cout), NULL);
+			st = tf_copy_at(o, &ex, sizeof(ex), &cout);
 			tf_fsctl_log("copy-at-offset", st);
 			n = pread(tmpfd, buf, 8, 0);
 			buf[n > 0 ? n : 0] = '\0';

@@ -159,6 +159,7 @@ static void bk_volume_free(struct bk_volume *v)
 		bk_store_stats(v->store, &st);
 		atomic_fetch_add(&bk.stats.syncs_files, st.syncs_files);
 		atomic_fetch_add(&bk.stats.syncs_full, st.syncs_full);
+		atomic_fetch_add(&bk.stats.syncs_ordered, st.syncs_ordered);
 		atomic_fetch_add(&bk.stats.deduped, st.deduped);
 		atomic_fetch_add(&bk.stats.staged, st.staged);
 		atomic_fetch_add(&bk.stats.staging_full, st.staging_full);
@@ -1466,7 +1467,7 @@ static NTSTATUS FLTAPI bk_unload(FLT_FILTER_UNLOAD_FLAGS Flags)
 	bk_port_stop();
 	FltUnregisterFilter(bk.filter);
 	bk_policy_clear(&bk.policy);
-	DbgPrint("backup: unloaded; %llu versions kept (%llu bytes: %llu reflinked, %llu copied, %llu linked as they went; %llu withdrawn as their change failed, %llu given their own copy), %llu skipped by policy, %llu for a full store, %llu failed; %llu stored once as identical to another; %llu copies staged in memory, %llu found the staging area full; the store synced %llu times before a program's sync, and on its own %llu times file by file and %llu times whole\n",
+	DbgPrint("backup: unloaded; %llu versions kept (%llu bytes: %llu reflinked, %llu copied, %llu linked as they went; %llu withdrawn as their change failed, %llu given their own copy), %llu skipped by policy, %llu for a full store, %llu failed; %llu stored once as identical to another; %llu copies staged in memory, %llu found the staging area full; the store synced %llu times before a program's sync, and on its own %llu times file by file, %llu times whole and %llu times by one commit of its log\n",
 		 (unsigned long long)bk.stats.kept,
 		 (unsigned long long)bk.stats.kept_bytes,
 		 (unsigned long long)bk.stats.cloned,
@@ -1482,7 +1483,8 @@ static NTSTATUS FLTAPI bk_unload(FLT_FILTER_UNLOAD_FLAGS Flags)
 		 (unsigned long long)bk.stats.staging_full,
 		 (unsigned long long)bk.stats.synced,
 		 (unsigned long long)bk.stats.syncs_files,
-		 (unsigned long long)bk.stats.syncs_full);
+		 (unsigned long long)bk.stats.syncs_full,
+		 (unsigned long long)bk.stats.syncs_ordered);
 	return STATUS_SUCCESS;
 }
 

@@ -39,7 +39,8 @@ struct bk_volume {
 struct bk_stats {
 	_Atomic uint64_t kept, kept_bytes, cloned, copied, linked, withdrawn,
 		unshared, skipped_policy, skipped_full, failed, synced,
-		deduped, syncs_files, syncs_full, staged, staging_full;
+		deduped, syncs_files, syncs_full, syncs_ordered, staged,
+		staging_full;
 };
 
 struct bk_globals {

@@ -168,6 +168,8 @@ struct bk_store_stats {
 			     content (bk_store_set_dedupe) */
 	uint64_t syncs_files; /* FLUSH: syncs of the store's own files */
 	uint64_t syncs_full; /* FLUSH: syncs that were one syncfs */
+	uint64_t syncs_ordered; /* FLUSH: syncs that were one forced commit
+				   of the store's log (XFS) */
 	uint64_t staged; /* versions copied through the staging area */
 	uint64_t staging_full; /* copies that found it full */
 	unsigned staged_restored; /* completed from it at open */

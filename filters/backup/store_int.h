@@ -212,11 +212,15 @@ struct bk_store {
 	uint8_t d_dirs[32];
 	bool d_all;
 	pthread_mutex_t sync_lock;
+	/* The store's file system commits every change of names and sizes
+	 * through one write-ahead log (XFS), so one forced commit makes all
+	 * earlier ones durable (sync.c).  Set at open. */
+	bool log_ordered;
 	struct bks_sync_cost {
 		int64_t per_file_ns; /* file-by-file sync, per file (EWMA) */
 		int64_t full_ns; /* syncfs (EWMA) */
 		unsigned syncs; /* periodic ones */
-		uint64_t n_files, n_full; /* syncs made each way */
+		uint64_t n_files, n_full, n_ordered; /* syncs made each way */
 	} sync_cost; /* under sync_lock */
 	struct bks_stage stage;
 };
@@ -293,6 +297,8 @@ void bks_dirty_free(struct bk_store *s);
  * cost less (measured as it goes; sync.c). */
 enum bks_sync_how { BKS_SYNC_FILES, BKS_SYNC_FULL, BKS_SYNC_AUTO };
 #define BKS_SYNC_PROBE 16
+/* statfs(2)'s f_type of XFS: the store's log is ordered (sync.c). */
+#define BKS_XFS_MAGIC 0x58465342
 /* Makes durable every object remembered before the call, the journal and
  * the catalog's rows: *captured and *rows get q_queued and q_committed as
  * they were when it started (what it covers).  0 or -errno. */

@@ -42,6 +42,21 @@
  *   its figure follows what the volume does.
  * - bk_store_sync is always file by file.
  *
+ * On XFS (log_ordered) neither is needed.  Every change of names, sizes
+ * and extents is a transaction of one write-ahead log, and a commit of the
+ * log on the disk means every earlier commit is there too.  So the ordered
+ * sync (sync_ordered) writes the data of the objects, the journal files
+ * and the WAL and waits for it without any flush (sync_file_range), then
+ * makes one transaction of its own (the store directory's times) and
+ * forces the log up to it with fsync of the directory: one log write, the
+ * disk's cache flushed before it, for everything named since the last
+ * sync.  The volume's programs' data stays in the page cache, which a
+ * syncfs would write (an untar's 110 MiB, once a second), and no object
+ * costs a flush of its own.  The full sync before a program's fsync stays
+ * a syncfs: the ordered one would cost the program a second flush of the
+ * disk's cache after its own (1,000 sqlite3 transactions on XFS: 2.20 s
+ * against 2.00 s).  A sync that lost names (d_all) is a syncfs here too.
+ *
  * One sync runs at a time (sync_lock): a sync that returns has made
  * durable everything named before it started, including what a sync still
  * running for another thread had taken.
@@ -51,6 +66,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -172,6 +188,68 @@ static int sync_catalog(struct bk_store *s)
 	return err;
 }
 
+/* The dirty pages of fd written and waited for; no flush, no metadata. */
+static int write_wait(int fd)
+{
+	return sync_file_range(fd, 0, 0,
+			       SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
+				       SYNC_FILE_RANGE_WAIT_AFTER) < 0
+		       ? -errno
+		       : 0;
+}
+
+/* The ordered sync (log_ordered: see the top of this file). */
+static int sync_ordered(struct bk_store *s, char (*obj)[BKS_OBJECT_LEN + 1],
+			size_t n)
+{
+	char path[BK_PATH_MAX + 16];
+	int fds[BKS_SYNC_BATCH], fd, err = 0, r;
+
+	for (size_t i = 0; i < n; i += BKS_SYNC_BATCH) {
+		size_t m = n - i < BKS_SYNC_BATCH ? n - i : BKS_SYNC_BATCH;
+
+		for (size_t k = 0; k < m; k++) {
+			fds[k] = openat(s->objfd, obj[i + k],
+					O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+			if (fds[k] < 0) {
+				if (errno != ENOENT && !err)
+					err = -errno;
+				continue;
+			}
+			(void)sync_file_range(fds[k], 0, 0, SYNC_FILE_RANGE_WRITE);
+		}
+		for (size_t k = 0; k < m; k++) {
+			if (fds[k] < 0)
+				continue;
+			r = write_wait(fds[k]);
+			if (r && !err)
+				err = r;
+			close(fds[k]);
+		}
+	}
+	for (int i = 0; i < 2; i++) {
+		r = s->j[i].fd >= 0 ? write_wait(s->j[i].fd) : 0;
+		if (r && !err)
+			err = r;
+	}
+	snprintf(path, sizeof(path), "%s/catalog.db-wal", s->dir);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd >= 0) {
+		r = write_wait(fd);
+		if (r && !err)
+			err = r;
+		close(fd);
+	} else if (errno != ENOENT && !err) {
+		err = -errno;
+	}
+	if (err)
+		return err;
+	/* The newest transaction, then the log forced up to it. */
+	if (futimens(s->dirfd, NULL) < 0 || fsync(s->dirfd) < 0)
+		return -errno;
+	return 0;
+}
+
 static int64_t now_ns(void)
 {
 	struct timespec ts;
@@ -216,7 +294,7 @@ int bks_sync(struct bk_store *s, enum bks_sync_how how, uint64_t *captured,
 	uint8_t dirs[32];
 	size_t n, files;
 	int64_t t0;
-	bool all, full;
+	bool all, full, ordered;
 	int err;
 
 	pthread_mutex_lock(&s->sync_lock);
@@ -236,10 +314,14 @@ int bks_sync(struct bk_store *s, enum bks_sync_how how, uint64_t *captured,
 
 	/* Objects, directories, both journal files, the WAL, the store. */
 	files = n + dirs_count(dirs) + 4;
-	full = all || how == BKS_SYNC_FULL ||
-	       (how == BKS_SYNC_AUTO && bks_sync_choose_full(&s->sync_cost, files));
+	ordered = s->log_ordered && !all && how != BKS_SYNC_FULL;
+	full = !ordered && (all || how == BKS_SYNC_FULL ||
+			    (how == BKS_SYNC_AUTO &&
+			     bks_sync_choose_full(&s->sync_cost, files)));
 	t0 = now_ns();
-	if (full) {
+	if (ordered) {
+		err = sync_ordered(s, obj, n);
+	} else if (full) {
 		err = syncfs(s->dirfd) < 0 ? -errno : 0;
 		if (!err)
 			ewma(&s->sync_cost.full_ns, now_ns() - t0);
@@ -254,7 +336,9 @@ int bks_sync(struct bk_store *s, enum bks_sync_how how, uint64_t *captured,
 	}
 	if (how == BKS_SYNC_AUTO)
 		s->sync_cost.syncs++;
-	if (full)
+	if (ordered)
+		s->sync_cost.n_ordered++;
+	else if (full)
 		s->sync_cost.n_full++;
 	else
 		s->sync_cost.n_files++;
@@ -282,5 +366,6 @@ void bk_store_stats(struct bk_store *s, struct bk_store_stats *st)
 	pthread_mutex_lock(&s->sync_lock);
 	st->syncs_files = s->sync_cost.n_files;
 	st->syncs_full = s->sync_cost.n_full;
+	st->syncs_ordered = s->sync_cost.n_ordered;
 	pthread_mutex_unlock(&s->sync_lock);
 }

@@ -197,6 +197,11 @@ if ((xfs_ok)); then
 		"$(field "$XV/big.bin" 2 method) $(field "$XV/big.bin" 2 reason)"
 	stop_daemon
 	check_store "XFS: the store is consistent" "$XFS/store/xvol"
+	# On XFS the store's own syncs are one forced commit of the log each,
+	# never file by file (sync.c).
+	check_match "XFS: the store synced by commits of its log, none file by file" \
+		'on its own 0 times file by file, [0-9]+ times whole and [1-9][0-9]* times by one commit of its log' \
+		"$(grep 'backup: unloaded;' "$LOG" | tail -n 1)"
 
 	bk_start "$XV=xvol" "$XFS/store" StoreMethod=copy
 	cp "$XV/small.txt" "$T/small.changed"

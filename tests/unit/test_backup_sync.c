@@ -21,6 +21,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -407,6 +408,97 @@ static void test_sync_choice(void **state)
 	assert_false(bks_sync_choose_full(&c, 8000));
 }
 
+static int setup_ordered(void **state)
+{
+	struct fx *f;
+
+	setup(state);
+	f = *state;
+	/* As on XFS (sync.c); the tests' file system may have no such log,
+	 * but what the ordered sync writes and counts is the same. */
+	f->s->log_ordered = true;
+	return 0;
+}
+
+static void ordered_counts(struct fx *f, uint64_t *files, uint64_t *full,
+			   uint64_t *ordered)
+{
+	struct bk_store_stats st;
+
+	bk_store_stats(f->s, &st);
+	*files = st.syncs_files;
+	*full = st.syncs_full;
+	*ordered = st.syncs_ordered;
+}
+
+/* With an ordered log the store's own sync writes every object (copied
+ * and linked), both journal files and the WAL, leaves a file beside the
+ * store as dirty as it was, and is one commit of the log: never file by
+ * file, never a syncfs. */
+static void test_ordered_sync(void **state)
+{
+	struct fx *f = *state;
+	struct bk_version v[8];
+	char other[PATH_MAX + 32], path[PATH_MAX + 32];
+	uint64_t files, full, ordered;
+	bool narrow = false;
+
+	need_writeback(f);
+	PATHF(other, "%s/other", f->vol);
+	for (int t = 0; t < TRIES && !narrow; t++) {
+		long long before = 0;
+
+		write_file(other, t, CONTENT);
+		for (int i = 0; i < 6; i++) {
+			keep_copy(f->s, t * 8 + i, &v[i]);
+			before += object_unsynced(f, v[i].object);
+		}
+		for (int i = 6; i < 8; i++) {
+			PATHF(path, "%s/gone%d.%d", f->vol, t, i);
+			write_file(path, i, CONTENT);
+			keep_linked(f, path, "/gone", &v[i]);
+			before += object_unsynced(f, v[i].object);
+		}
+		assert_int_equal(settle(f->s), (t + 1) * 8);
+		if (before == 0 || unsynced(other) == 0)
+			continue; /* something synced it all meanwhile */
+		assert_true(bk_store_sync(f->s) >= 0);
+		check_store_synced(f, v, 8, true);
+		narrow = unsynced(other) > 0;
+	}
+	assert_true(narrow);
+	ordered_counts(f, &files, &full, &ordered);
+	assert_int_equal(files, 0);
+	assert_int_equal(full, 0);
+	assert_true(ordered >= 1);
+}
+
+/* The sync before a program's fsync stays one syncfs (one flush of the
+ * disk's cache serves it and the program); so does a sync that lost the
+ * names it was to write. */
+static void test_ordered_full(void **state)
+{
+	struct fx *f = *state;
+	struct bk_version v[2];
+	uint64_t files, full, ordered, full0;
+
+	keep_copy(f->s, 0, &v[0]);
+	assert_true(bk_store_flush(f->s) >= 0);
+	ordered_counts(f, &files, &full, &ordered);
+	assert_int_equal(files, 0);
+	assert_true(full >= 1);
+	full0 = full;
+	keep_copy(f->s, 1, &v[1]);
+	assert_int_equal(settle(f->s), 2);
+	pthread_mutex_lock(&f->s->q_lock);
+	f->s->d_all = true;
+	pthread_mutex_unlock(&f->s->q_lock);
+	assert_true(bk_store_sync(f->s) >= 0);
+	ordered_counts(f, &files, &full, &ordered);
+	assert_int_equal(files, 0);
+	assert_true(full >= full0 + 1);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, storefx_teardown)
@@ -415,6 +507,10 @@ int main(void)
 		T(test_flush_captures),	 T(test_flush_unshared),
 		T(test_periodic_sync),	 T(test_sync_after_delete),
 		cmocka_unit_test(test_sync_choice),
+		cmocka_unit_test_setup_teardown(test_ordered_sync, setup_ordered,
+						storefx_teardown),
+		cmocka_unit_test_setup_teardown(test_ordered_full, setup_ordered,
+						storefx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1016,8 +1016,23 @@ bk_post_set_information(PFLT_CALLBACK_DATA Data, PCFLT_RELATED_OBJECTS FltObject
 	return FLT_POSTOP_FINISHED_PROCESSING;
 }
 
+/* A program's sync waits for the store's; the halves around it. */
+struct bk_flush {
+	struct bk_volume *v;
+	struct bk_flush_ticket t;
+};
+
+static void bk_flush_failed(struct bk_volume *v, int r)
+{
+	DbgPrint("backup: cannot sync the store of %s (%s): the newest versions may not survive a power failure\n",
+		 v->root, strerror(-r));
+}
+
 /* fsync(2), fdatasync(2), msync(MS_SYNC): the versions kept before the
- * file's changes are durable before the changes are (Durability=flush). */
+ * file's changes are durable before the program's sync returns
+ * (Durability=flush); where the store's log is ordered (XFS) the store's
+ * sync is finished after the program's, whose force of the log usually
+ * carries it (store.h: bk_store_flush_begin). */
 static FLT_PREOP_CALLBACK_STATUS FLTAPI
 bk_pre_flush(PFLT_CALLBACK_DATA Data, PCFLT_RELATED_OBJECTS FltObjects,
 	     PVOID *CompletionContext)
@@ -1030,16 +1045,48 @@ bk_pre_flush(PFLT_CALLBACK_DATA Data, PCFLT_RELATED_OBJECTS FltObjects,
 		return FLT_PREOP_SUCCESS_NO_CALLBACK;
 	v = bk_volume_of(FltObjects->Instance);
 	if (v) {
-		int r = bk_store_flush(v->store);
+		struct bk_flush *f = malloc(sizeof(*f));
+		int r = f ? bk_store_flush_begin(v->store, &f->t)
+			  : bk_store_flush(v->store);
 
 		if (r > 0)
 			atomic_fetch_add(&bk.stats.synced, 1);
 		else if (r < 0)
-			DbgPrint("backup: cannot sync the store of %s (%s): the newest versions may not survive a power failure\n",
-				 v->root, strerror(-r));
+			bk_flush_failed(v, r);
+		if (f && f->t.pending) {
+			/* The rest after the program's own sync. */
+			f->v = v; /* the reference goes with it */
+			*CompletionContext = f;
+			return FLT_PREOP_SUCCESS_WITH_CALLBACK;
+		}
+		free(f);
 	}
 	bk_volume_put(v);
 	return FLT_PREOP_SUCCESS_NO_CALLBACK;
+}
+
+/* The program's sync is done (or failed, or the instance drains): the
+ * store's versions are made durable before it returns. */
+static FLT_POSTOP_CALLBACK_STATUS FLTAPI
+bk_post_flush(PFLT_CALLBACK_DATA Data, PCFLT_RELATED_OBJECTS FltObjects,
+	      PVOID CompletionContext, FLT_POST_OPERATION_FLAGS Flags)
+{
+	struct bk_flush *f = CompletionContext;
+	int r;
+
+	UNREFERENCED_PARAMETER(Data);
+	UNREFERENCED_PARAMETER(FltObjects);
+	UNREFERENCED_PARAMETER(Flags);
+	if (!f)
+		return FLT_POSTOP_FINISHED_PROCESSING;
+	r = bk_store_flush_end(f->v->store, &f->t);
+	if (r > 0)
+		atomic_fetch_add(&bk.stats.synced, 1);
+	else if (r < 0)
+		bk_flush_failed(f->v, r);
+	bk_volume_put(f->v);
+	free(f);
+	return FLT_POSTOP_FINISHED_PROCESSING;
 }
 
 static const FLT_OPERATION_REGISTRATION bk_ops[] = {
@@ -1048,7 +1095,7 @@ static const FLT_OPERATION_REGISTRATION bk_ops[] = {
 	  NULL },
 	{ IRP_MJ_SET_INFORMATION, 0, bk_pre_set_information,
 	  bk_post_set_information },
-	{ IRP_MJ_FLUSH_BUFFERS, 0, bk_pre_flush, NULL },
+	{ IRP_MJ_FLUSH_BUFFERS, 0, bk_pre_flush, bk_post_flush },
 	{ IRP_MJ_OPERATION_END }
 };
 

@@ -751,18 +751,12 @@ void bks_settle(struct bk_store *s)
 	pthread_mutex_unlock(&s->q_lock);
 }
 
-/* FLUSH, in the caller: bks_sync (full or not) and its bookkeeping; 1 when
- * it synced, 0 when nothing needed it, or -errno. */
-static int sync_now(struct bk_store *s, bool full)
+/* FLUSH: whether anything captured (or, without full, committed) is not
+ * durable yet; staged copies are written first. */
+static bool sync_needed(struct bk_store *s, bool full)
 {
-	uint64_t captured, rows;
 	bool done;
-	int err;
 
-	if (!s)
-		return -EINVAL;
-	if (s->durability != BK_DURABLE_FLUSH)
-		return 0;
 	pthread_mutex_lock(&s->q_lock);
 	if (s->q_staged) {
 		/* Staged copies are not in their files yet: the committer
@@ -776,15 +770,66 @@ static int sync_now(struct bk_store *s, bool full)
 	done = s->q_synced >= s->q_queued && !bks_dirty_pending_locked(s) &&
 	       (full || s->q_rows_synced >= s->q_committed);
 	pthread_mutex_unlock(&s->q_lock);
-	if (done)
-		return 0;
-	err = bks_sync(s, full ? BKS_SYNC_FULL : BKS_SYNC_FILES, &captured, &rows);
-	if (err)
-		return err;
+	return !done;
+}
+
+static void synced_now(struct bk_store *s, uint64_t captured, uint64_t rows)
+{
 	pthread_mutex_lock(&s->q_lock);
 	synced(s, captured, rows);
 	s->q_last_sync_ns = mono_ns(); /* the periodic one can wait */
 	pthread_mutex_unlock(&s->q_lock);
+}
+
+/* FLUSH, in the caller: bks_sync (full or not) and its bookkeeping; 1 when
+ * it synced, 0 when nothing needed it, or -errno. */
+static int sync_now(struct bk_store *s, bool full)
+{
+	uint64_t captured, rows;
+	int err;
+
+	if (!s)
+		return -EINVAL;
+	if (s->durability != BK_DURABLE_FLUSH || !sync_needed(s, full))
+		return 0;
+	err = bks_sync(s, full ? BKS_SYNC_FULL : BKS_SYNC_FILES, &captured, &rows);
+	if (err)
+		return err;
+	synced_now(s, captured, rows);
+	return 1;
+}
+
+int bk_store_flush_begin(struct bk_store *s, struct bk_flush_ticket *t)
+{
+	int err;
+
+	if (!t)
+		return -EINVAL;
+	memset(t, 0, sizeof(*t));
+	if (!s)
+		return -EINVAL;
+	if (!s->log_ordered)
+		return sync_now(s, true);
+	if (s->durability != BK_DURABLE_FLUSH || !sync_needed(s, true))
+		return 0;
+	err = bks_sync(s, BKS_SYNC_BEGIN, &t->captured, &t->rows);
+	if (err)
+		return err;
+	t->pending = true;
+	return 0;
+}
+
+int bk_store_flush_end(struct bk_store *s, struct bk_flush_ticket *t)
+{
+	int err;
+
+	if (!s || !t || !t->pending)
+		return 0;
+	t->pending = false;
+	err = bks_sync_end(s);
+	if (err)
+		return err;
+	synced_now(s, t->captured, t->rows);
 	return 1;
 }
 

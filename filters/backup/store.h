@@ -161,6 +161,24 @@ int bk_store_flush(struct bk_store *s);
  * bk_store_flush.
  */
 int bk_store_sync(struct bk_store *s);
+/*
+ * bk_store_flush in two halves around a program's own sync of a file on
+ * the store's file system.  Where the store's log is ordered (XFS) the
+ * first half does everything but force the log, and the second forces it
+ * unless the program's sync did (then it costs nothing): *t then says so
+ * (t->pending) and must go to bk_store_flush_end once the program's sync
+ * is done, whatever its outcome.  Elsewhere the first half is
+ * bk_store_flush itself.  begin returns as bk_store_flush (1 when it
+ * synced); end returns 1 when it made the versions durable, 0 when there
+ * was nothing to do, or -errno.  Versions captured before begin are
+ * durable when end returns.
+ */
+struct bk_flush_ticket {
+	uint64_t captured, rows; /* what the sync covers */
+	bool pending; /* bk_store_flush_end has the rest to do */
+};
+int bk_store_flush_begin(struct bk_store *s, struct bk_flush_ticket *t);
+int bk_store_flush_end(struct bk_store *s, struct bk_flush_ticket *t);
 /* What a store did since it was opened, every version captured before
  * the call committed. */
 struct bk_store_stats {

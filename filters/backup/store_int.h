@@ -295,7 +295,7 @@ bool bks_dirty_pending_locked(const struct bk_store *s);
 void bks_dirty_free(struct bk_store *s);
 /* How bks_sync syncs: file by file, one syncfs, or the one that should
  * cost less (measured as it goes; sync.c). */
-enum bks_sync_how { BKS_SYNC_FILES, BKS_SYNC_FULL, BKS_SYNC_AUTO };
+enum bks_sync_how { BKS_SYNC_FILES, BKS_SYNC_FULL, BKS_SYNC_AUTO, BKS_SYNC_BEGIN };
 #define BKS_SYNC_PROBE 16
 /* statfs(2)'s f_type of XFS: the store's log is ordered (sync.c). */
 #define BKS_XFS_MAGIC 0x58465342
@@ -304,6 +304,10 @@ enum bks_sync_how { BKS_SYNC_FILES, BKS_SYNC_FULL, BKS_SYNC_AUTO };
  * they were when it started (what it covers).  0 or -errno. */
 int bks_sync(struct bk_store *s, enum bks_sync_how how, uint64_t *captured,
 	     uint64_t *rows);
+/* BKS_SYNC_BEGIN (log_ordered only): the ordered sync but its force,
+ * which bks_sync_end makes (0 or -errno); as BKS_SYNC_FULL where a lost
+ * name makes it a syncfs, after which bks_sync_end costs nothing. */
+int bks_sync_end(struct bk_store *s);
 /* BKS_SYNC_AUTO's choice for files files, given what was measured. */
 bool bks_sync_choose_full(const struct bks_sync_cost *c, size_t files);
 

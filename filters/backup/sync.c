@@ -129,11 +129,28 @@ void bks_dirty_free(struct bk_store *s)
 	s->d_n = s->d_cap = 0;
 }
 
-/* fdatasync of n objects, each batch's writeback started first. */
-static int sync_objects(struct bk_store *s, char (*obj)[BKS_OBJECT_LEN + 1],
-			size_t n)
+/* fdatasync(2), as write_wait's kind: 0 or -errno. */
+static int data_sync(int fd)
 {
-	int fds[BKS_SYNC_BATCH], err = 0;
+	return fdatasync(fd) < 0 ? -errno : 0;
+}
+
+/* The dirty pages of fd written and waited for; no flush, no metadata. */
+static int write_wait(int fd)
+{
+	return sync_file_range(fd, 0, 0,
+			       SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
+				       SYNC_FILE_RANGE_WAIT_AFTER) < 0
+		       ? -errno
+		       : 0;
+}
+
+/* finish (data_sync or write_wait) on each of n objects, each batch's
+ * writeback started first. */
+static int sync_objects(struct bk_store *s, char (*obj)[BKS_OBJECT_LEN + 1],
+			size_t n, int (*finish)(int fd))
+{
+	int fds[BKS_SYNC_BATCH], err = 0, r;
 
 	for (size_t i = 0; i < n; i += BKS_SYNC_BATCH) {
 		size_t m = n - i < BKS_SYNC_BATCH ? n - i : BKS_SYNC_BATCH;
@@ -146,14 +163,15 @@ static int sync_objects(struct bk_store *s, char (*obj)[BKS_OBJECT_LEN + 1],
 					err = -errno;
 				continue;
 			}
-			/* Only a hint: fdatasync below is the guarantee. */
+			/* Only a hint: finish below is the guarantee. */
 			(void)sync_file_range(fds[k], 0, 0, SYNC_FILE_RANGE_WRITE);
 		}
 		for (size_t k = 0; k < m; k++) {
 			if (fds[k] < 0)
 				continue;
-			if (fdatasync(fds[k]) < 0 && !err)
-				err = -errno;
+			r = finish(fds[k]);
+			if (r && !err)
+				err = r;
 			close(fds[k]);
 		}
 	}
@@ -199,46 +217,15 @@ static int sync_catalog(struct bk_store *s)
 	return err;
 }
 
-/* The dirty pages of fd written and waited for; no flush, no metadata. */
-static int write_wait(int fd)
-{
-	return sync_file_range(fd, 0, 0,
-			       SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
-				       SYNC_FILE_RANGE_WAIT_AFTER) < 0
-		       ? -errno
-		       : 0;
-}
-
 /* The ordered sync (log_ordered: see the top of this file); without
  * force, all but the log's force (bks_sync_end). */
 static int sync_ordered(struct bk_store *s, char (*obj)[BKS_OBJECT_LEN + 1],
 			size_t n, bool force)
 {
 	char path[BK_PATH_MAX + 16];
-	int fds[BKS_SYNC_BATCH], fd, err = 0, r;
+	int fd, err, r;
 
-	for (size_t i = 0; i < n; i += BKS_SYNC_BATCH) {
-		size_t m = n - i < BKS_SYNC_BATCH ? n - i : BKS_SYNC_BATCH;
-
-		for (size_t k = 0; k < m; k++) {
-			fds[k] = openat(s->objfd, obj[i + k],
-					O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-			if (fds[k] < 0) {
-				if (errno != ENOENT && !err)
-					err = -errno;
-				continue;
-			}
-			(void)sync_file_range(fds[k], 0, 0, SYNC_FILE_RANGE_WRITE);
-		}
-		for (size_t k = 0; k < m; k++) {
-			if (fds[k] < 0)
-				continue;
-			r = write_wait(fds[k]);
-			if (r && !err)
-				err = r;
-			close(fds[k]);
-		}
-	}
+	err = sync_objects(s, obj, n, write_wait);
 	for (int i = 0; i < 2; i++) {
 		r = s->j[i].fd >= 0 ? write_wait(s->j[i].fd) : 0;
 		if (r && !err)
@@ -354,7 +341,7 @@ int bks_sync(struct bk_store *s, enum bks_sync_how how, uint64_t *captured,
 		if (!err)
 			ewma(&s->sync_cost.full_ns, now_ns() - t0);
 	} else {
-		err = sync_objects(s, obj, n);
+		err = sync_objects(s, obj, n, data_sync);
 		if (!err)
 			err = sync_dirs(s, dirs);
 		if (!err)

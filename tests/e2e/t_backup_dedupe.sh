@@ -92,6 +92,17 @@ check_restores() {
 	check_eq "$desc" "" "$bad"
 }
 
+# check_each_restores DESC N CONTENT: version N of each of c0.bin to c3.bin
+# restores byte-exact to $SAVE/CONTENT.
+check_each_restores() {
+	local i bad=
+	for i in 0 1 2 3; do
+		ab restore "$VOL/c$i.bin" --version "$2" --to "$T/out/$3$i"
+		cmp -s "$SAVE/$3" "$T/out/$3$i" || bad+="c$i: $RC $ERR; "
+	done
+	check_eq "$1" "" "$bad"
+}
+
 # settle: with a daemon running, wait until every version captured has its
 # row (altbackup usage waits for the committer; so do list and restore).
 settle() {
@@ -231,12 +242,7 @@ check_eq "4 files of content S, each overwritten: a version each, sha256 of S" \
 	"$(for i in 0 1 2 3; do hashes "$VOL/c$i.bin"; done | xargs)"
 check_eq "the 4 versions of 4 paths are one file (4 links)" "a4 a4 a4 a4" \
 	"$(shapes "$SV" /c0.bin /c1.bin /c2.bin /c3.bin)"
-bad=
-for i in 0 1 2 3; do
-	ab restore "$VOL/c$i.bin" --version 1 --to "$T/out/c$i"
-	cmp -s "$SAVE/S" "$T/out/c$i" || bad+="c$i: $RC $ERR; "
-done
-check_eq "... each restores byte-exact" "" "$bad"
+check_each_restores "... each restores byte-exact" 1 S
 
 # Deleted and replaced files are linked: never hashed.
 put U "$VOL/rm.bin"
@@ -290,12 +296,7 @@ put U "$VOL/c3.bin"
 check_eq "c3 overwritten: S's last version evicted, T now 4 links" "a4 a4 a4 a4" \
 	"$(shapes "$SV" /c0.bin /c1.bin /c2.bin /c3.bin)"
 check_eq "... no file of content S is left in the store" 0 "$(holding "$SV" "$SHA_S")"
-bad=
-for i in 0 1 2 3; do
-	ab restore "$VOL/c$i.bin" --version 2 --to "$T/out/t$i"
-	cmp -s "$SAVE/T" "$T/out/t$i" || bad+="c$i: $RC $ERR; "
-done
-check_eq "... each version 2 restores byte-exact (T)" "" "$bad"
+check_each_restores "... each version 2 restores byte-exact (T)" 2 T
 stop_daemon
 check_eq "unload: 4 stored once (y.bin's B, c1-c3's T shared with c0's)" 4 "$(deduped)"
 check_store "after the evictions: the store is consistent" "$SV"

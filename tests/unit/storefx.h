@@ -6,11 +6,14 @@
 #ifndef ALTITUDE_TESTS_STOREFX_H
 #define ALTITUDE_TESTS_STOREFX_H
 
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "store.h"
 #include "tmptree.h"
@@ -70,6 +73,38 @@ static inline struct bk_version storefx_row_of(struct bk_store *s,
 	assert_int_equal(bk_store_list(s, path, 0, 0, storefx_newest, &v), 0);
 	assert_true(v.id > 0);
 	return v;
+}
+
+/*
+ * A process that dies with the store open: closes f's store and runs
+ * child(f->dir, arg) in a child process, which exits with what child
+ * returns and closes nothing it opened (its committer never finishes), or
+ * is killed after 30 s.  Fails the test unless child returned 0.
+ */
+static inline void storefx_in_child(struct fx *f,
+				    int (*child)(const char *dir, void *arg),
+				    void *arg)
+{
+	pid_t pid, w;
+	int status = 0;
+
+	bk_store_close(f->s);
+	f->s = NULL;
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		alarm(30);
+		_exit(child(f->dir, arg));
+	}
+	do
+		w = waitpid(pid, &status, 0);
+	while (w < 0 && errno == EINTR);
+	assert_int_equal(w, pid);
+	if (WIFSIGNALED(status))
+		fail_msg("child killed by signal %d", WTERMSIG(status));
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
 /* cmocka teardown: closes the store, removes the tree. */

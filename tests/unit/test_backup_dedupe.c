@@ -419,53 +419,46 @@ static void test_migrate_v1(void **state)
  * completes them from the journal, unhashed; turning dedupe on hashes and
  * shares them.
  */
+/* test_replayed's child: four identical versions, none committed. */
+static int replay_child(const char *dir, void *arg)
+{
+	char path[PATH_MAX + 32];
+	struct bk_store *s = NULL;
+	sqlite3 *db = NULL;
+
+	(void)arg;
+	snprintf(path, sizeof(path), "%s/catalog.db", dir);
+	if (bk_store_open(dir, &s, NULL) ||
+	    sqlite3_open(path, &db) != SQLITE_OK ||
+	    sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		return 2;
+	bk_store_set_durability(s, BK_DURABLE_FLUSH);
+	bk_store_set_dedupe(s, true);
+	for (int i = 0; i < 4; i++) {
+		struct bk_pending p;
+		struct bk_version v;
+		unsigned char *b = storefx_content(11, 30000);
+
+		memset(&v, 0, sizeof(v));
+		snprintf(v.path, sizeof(v.path), "/r%d", i);
+		v.reason = BK_REASON_WRITE;
+		v.method = BK_METHOD_COPY;
+		if (bk_store_begin(s, &p) || pwrite(p.fd, b, 30000, 0) != 30000 ||
+		    bk_store_commit(s, &p, &v))
+			return 3;
+		free(b);
+	}
+	return 0;
+}
+
 static void test_replayed(void **state)
 {
 	struct fx *f = *state;
 	char path[PATH_MAX + 32];
 	struct bk_version r, first;
 	unsigned recovered = 99;
-	int status = 0;
-	pid_t pid;
 
-	bk_store_close(f->s);
-	f->s = NULL;
-	fflush(NULL);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		struct bk_store *s = NULL;
-		sqlite3 *db = NULL;
-
-		alarm(30);
-		snprintf(path, sizeof(path), "%s/catalog.db", f->dir);
-		if (bk_store_open(f->dir, &s, NULL) ||
-		    sqlite3_open(path, &db) != SQLITE_OK ||
-		    sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
-			_exit(2);
-		bk_store_set_durability(s, BK_DURABLE_FLUSH);
-		bk_store_set_dedupe(s, true);
-		for (int i = 0; i < 4; i++) {
-			struct bk_pending p;
-			struct bk_version v;
-			unsigned char *b = storefx_content(11, 30000);
-
-			memset(&v, 0, sizeof(v));
-			snprintf(v.path, sizeof(v.path), "/r%d", i);
-			v.reason = BK_REASON_WRITE;
-			v.method = BK_METHOD_COPY;
-			if (bk_store_begin(s, &p) ||
-			    pwrite(p.fd, b, 30000, 0) != 30000 ||
-			    bk_store_commit(s, &p, &v))
-				_exit(3);
-			free(b);
-		}
-		_exit(0);
-	}
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
-
+	storefx_in_child(f, replay_child, NULL);
 	assert_int_equal(bk_store_open(f->dir, &f->s, &recovered), 0);
 	assert_int_equal(bk_store_completed(f->s), 4);
 	first = storefx_row_of(f->s, "/r0");

@@ -329,31 +329,28 @@ static void test_open_unshares(void **state)
 
 /* Killed after the capture, before the committer and the change: the
  * journal's replay commits the version and the open gives it its copy. */
+/* test_crash_before_change's child: the capture of arg, a file's path. */
+static int crash_child(const char *dir, void *arg)
+{
+	struct bk_store *s;
+	struct bk_version v;
+
+	if (bk_store_open(dir, &s, NULL))
+		return 2;
+	bk_store_set_durability(s, BK_DURABLE_PROCESS);
+	keep_linked(s, arg, "/crash", BK_REASON_DELETE, &v);
+	return 0; /* no close: the committer never ran */
+}
+
 static void test_crash_before_change(void **state)
 {
 	struct fx *f = *state;
-	struct bk_version v, got;
+	struct bk_version got;
 	char path[PATH_MAX * 2];
 	unsigned recovered = 0;
-	pid_t pid;
-	int status;
 
 	put(f, "crash", 7, 12345, path, sizeof(path));
-	bk_store_close(f->s);
-	f->s = NULL;
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		struct bk_store *s;
-
-		if (bk_store_open(f->dir, &s, NULL))
-			_exit(2);
-		bk_store_set_durability(s, BK_DURABLE_PROCESS);
-		keep_linked(s, path, "/crash", BK_REASON_DELETE, &v);
-		_exit(0); /* no close: the committer never ran */
-	}
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	storefx_in_child(f, crash_child, path);
 	assert_int_equal(bk_store_open(f->dir, &f->s, &recovered), 0);
 	assert_true(bk_store_completed(f->s) <= 1);
 	newest(f->s, "/crash", &got);

@@ -325,59 +325,48 @@ static void test_flush_writes_staged(void **state)
  * from it, has no committer thread, so its captures stay in the journal
  * and the staging area; both end without closing the store.
  */
+/* test_restored's child (see above). */
+static int restore_child(const char *dir, void *arg)
+{
+	struct bk_store *s = NULL;
+	struct bk_version v;
+	pid_t g;
+	int gs = 0;
+
+	(void)arg;
+	if (bk_store_open(dir, &s, NULL))
+		return 2;
+	bk_store_set_durability(s, BK_DURABLE_PROCESS);
+	if (bk_store_set_staging(s, AREA) || keep_staged(s, "/first", 9, 3000))
+		return 3;
+	/* Committed: its committer is idle now. */
+	if (bk_store_list(s, "/first", 0, 0, storefx_newest, &v))
+		return 4;
+	g = fork();
+	if (g == 0) {
+		for (int i = 0; i < 4; i++) {
+			char p[16];
+
+			snprintf(p, sizeof(p), "/r%d", i);
+			if (keep_staged(s, p, 40 + i, sizes[i + 1]))
+				_exit(5);
+		}
+		_exit(0);
+	}
+	if (g < 0 || waitpid(g, &gs, 0) != g || !WIFEXITED(gs) || WEXITSTATUS(gs))
+		return 6;
+	return 0;
+}
+
 static void test_restored(void **state)
 {
 	struct fx *f = *state;
 	struct bk_store_stats st;
 	char path[128];
 	unsigned recovered = 99;
-	int status = 0;
 	struct stat sb;
-	pid_t pid;
 
-	bk_store_close(f->s);
-	f->s = NULL;
-	fflush(NULL);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		struct bk_store *s = NULL;
-		pid_t g;
-		int gs = 0;
-
-		alarm(30);
-		if (bk_store_open(f->dir, &s, NULL))
-			_exit(2);
-		bk_store_set_durability(s, BK_DURABLE_PROCESS);
-		if (bk_store_set_staging(s, AREA) || keep_staged(s, "/first", 9, 3000))
-			_exit(3);
-		{
-			struct bk_version v;
-
-			/* Committed: its committer is idle now. */
-			if (bk_store_list(s, "/first", 0, 0, storefx_newest, &v))
-				_exit(4);
-		}
-		g = fork();
-		if (g == 0) {
-			for (int i = 0; i < 4; i++) {
-				char p[16];
-
-				snprintf(p, sizeof(p), "/r%d", i);
-				if (keep_staged(s, p, 40 + i, sizes[i + 1]))
-					_exit(5);
-			}
-			_exit(0);
-		}
-		if (g < 0 || waitpid(g, &gs, 0) != g || !WIFEXITED(gs) ||
-		    WEXITSTATUS(gs))
-			_exit(6);
-		_exit(0);
-	}
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
-
+	storefx_in_child(f, restore_child, NULL);
 	staging_path(f, path, sizeof(path));
 	assert_int_equal(stat(path, &sb), 0);
 	assert_int_equal(bk_store_open(f->dir, &f->s, &recovered), 0);

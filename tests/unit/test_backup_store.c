@@ -1789,27 +1789,15 @@ crash_child(const char *dir, const struct crash *c)
 	_exit(0);
 }
 
+static int crash_run(const char *dir, void *arg)
+{
+	crash_child(dir, arg);
+}
+
 /* Closes f's store and runs crash_child in a child process. */
 static void crash(struct fx *f, const struct crash *c)
 {
-	pid_t pid, w;
-	int status = 0;
-
-	bk_store_close(f->s);
-	f->s = NULL;
-	fflush(NULL);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0)
-		crash_child(f->dir, c);
-	do
-		w = waitpid(pid, &status, 0);
-	while (w < 0 && errno == EINTR);
-	assert_int_equal(w, pid);
-	if (WIFSIGNALED(status))
-		fail_msg("child killed by signal %d", WTERMSIG(status));
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
+	storefx_in_child(f, crash_run, (void *)c);
 }
 
 /*

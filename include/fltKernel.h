@@ -973,12 +973,28 @@ typedef struct _LX_COPY_TO_DESCRIPTOR_INPUT {
  * negative offset or the short input: STATUS_INVALID_PARAMETER.
  */
 #define LX_COPY_AT_OFFSET 0x4
+/*
+ * With LX_COPY_TO_MEMORY (and the whole input, TargetBuffer included) the
+ * content is read into TargetBuffer, at most MaxLength bytes of the
+ * issuer's own memory, instead of a descriptor: a staging area the filter
+ * mapped from /dev/shm then takes the copy directly, one copy of the bytes
+ * where writing it through the area's descriptor costs two.
+ * TargetDescriptor must be -1 and TargetOffset 0; a source larger than
+ * MaxLength gives STATUS_BUFFER_OVERFLOW (the buffer's content is then
+ * undefined).  With LX_COPY_CLONE_ONLY or LX_COPY_AT_OFFSET, with a NULL
+ * TargetBuffer, or a shorter input: STATUS_INVALID_PARAMETER.
+ */
+#define LX_COPY_TO_MEMORY 0x8
 typedef struct _LX_COPY_TO_DESCRIPTOR_INPUT_EX {
 	LONG TargetDescriptor;
 	ULONG Flags; /* LX_COPY_AT_OFFSET | ... */
 	LARGE_INTEGER TargetOffset;
 	LARGE_INTEGER MaxLength;
+	PVOID TargetBuffer; /* LX_COPY_TO_MEMORY only */
 } LX_COPY_TO_DESCRIPTOR_INPUT_EX, *PLX_COPY_TO_DESCRIPTOR_INPUT_EX;
+/* The input LX_COPY_AT_OFFSET needs: up to MaxLength. */
+#define LX_COPY_AT_OFFSET_INPUT_LENGTH \
+	(offsetof(LX_COPY_TO_DESCRIPTOR_INPUT_EX, MaxLength) + sizeof(LARGE_INTEGER))
 typedef struct _LX_COPY_TO_DESCRIPTOR_OUTPUT {
 	ULONG Method; /* LX_COPY_METHOD_* */
 	/* The source did not change while it was copied (same size, change

@@ -495,18 +495,19 @@ static NTSTATUS bk_copy_staged(struct bk_volume *v, PFLT_INSTANCE Instance,
 			       LX_COPY_TO_DESCRIPTOR_OUTPUT *outp, uint32_t *method,
 			       bool *staged)
 {
-	LX_COPY_TO_DESCRIPTOR_INPUT_EX in = { .Flags = LX_COPY_AT_OFFSET | LX_COPY_NO_CLONE };
+	LX_COPY_TO_DESCRIPTOR_INPUT_EX in = { .TargetDescriptor = -1,
+					      .Flags = LX_COPY_TO_MEMORY };
 	LX_COPY_TO_DESCRIPTOR_OUTPUT out = { 0 };
-	uint64_t off, cap;
+	uint64_t cap;
 	NTSTATUS st;
-	int fd;
+	void *mem;
 
 	*staged = false;
 	if (bk.clone_only || (!bk.copy_only && !atomic_load(&v->copies)) ||
-	    bk_store_begin_staged(v->store, p, size, &fd, &off, &cap))
+	    bk_store_begin_staged(v->store, p, size, &mem, &cap))
 		return STATUS_SUCCESS;
-	in.TargetDescriptor = fd;
-	in.TargetOffset.QuadPart = (LONGLONG)off;
+	/* Read straight into the area's mapping: one copy of the bytes. */
+	in.TargetBuffer = mem;
 	in.MaxLength.QuadPart = (LONGLONG)cap;
 	st = FltFsControlFile(Instance, fo, FSCTL_LX_COPY_TO_DESCRIPTOR, &in,
 			      sizeof(in), &out, sizeof(out), NULL);

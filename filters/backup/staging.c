@@ -295,7 +295,7 @@ static void advance_tail(struct bks_stage *g)
 }
 
 int bk_store_begin_staged(struct bk_store *s, struct bk_pending *p,
-			  uint64_t size, int *fd, uint64_t *off, uint64_t *cap)
+			  uint64_t size, void **mem, uint64_t *cap)
 {
 	struct bks_stage *g;
 	uint64_t alen, at, tail_off, waste = 0;
@@ -349,8 +349,7 @@ int bk_store_begin_staged(struct bk_store *s, struct bk_pending *p,
 	pthread_mutex_unlock(&g->lock);
 	p->stage = i + 1;
 	p->placed = true; /* by the committer, in objects/ */
-	*fd = g->fd;
-	*off = BKST_DATA_OFF + at;
+	*mem = g->map + BKST_DATA_OFF + at;
 	*cap = alen;
 	return 0;
 full:

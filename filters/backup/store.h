@@ -246,7 +246,8 @@ int bk_store_begin(struct bk_store *s, struct bk_pending *p);
  * none.  -EOPNOTSUPP when /dev/shm is not tmpfs, -EEXIST when a file of its
  * name is not the process's.  bk_store_begin_staged is bk_store_begin for
  * a version of about size bytes whose content goes to that area instead
- * of a file: the caller writes it at *off of *fd, at most *cap bytes, sets
+ * of a file: the caller writes it to *mem (4 KiB aligned, shared with the
+ * staging file), at most *cap bytes, sets
  * p->staged_len, and commits p as usual (or aborts it); the program's
  * change then waits for neither a file's creation nor the disk, and the
  * committer writes the file.  -ENOSPC (the area is full), -EFBIG (larger
@@ -256,7 +257,7 @@ int bk_store_begin(struct bk_store *s, struct bk_pending *p);
 int bk_store_set_staging(struct bk_store *s, uint64_t bytes);
 bool bk_store_staging(const struct bk_store *s);
 int bk_store_begin_staged(struct bk_store *s, struct bk_pending *p,
-			  uint64_t size, int *fd, uint64_t *off, uint64_t *cap);
+			  uint64_t size, void **mem, uint64_t *cap);
 /*
  * Makes the content durable and visible: fsync p->fd, rename into
  * objects/, fsync the directory, then insert v's row (v->object is set

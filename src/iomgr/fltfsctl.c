@@ -179,6 +179,25 @@ static int fsctl_copy(int src, int dst, off_t at, off_t size, LONGLONG *done)
 	return 0;
 }
 
+/* src[0, size) into buf: what a copy to memory (LX_COPY_TO_MEMORY) is;
+ * less when the source shrank meanwhile. */
+static int fsctl_read_into(int src, unsigned char *buf, off_t size, LONGLONG *done)
+{
+	*done = 0;
+	while (*done < size) {
+		ssize_t n = pread(src, buf + *done, (size_t)(size - *done), *done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+		*done += n;
+	}
+	return 0;
+}
+
 static bool fsctl_same(const struct stat *a, const struct stat *b)
 {
 	return a->st_size == b->st_size && a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
@@ -204,7 +223,8 @@ static int fsctl_copy_to_fd(int src, const LX_COPY_TO_DESCRIPTOR_INPUT_EX *in,
 			    LX_COPY_TO_DESCRIPTOR_OUTPUT *out)
 {
 	struct stat before, after, target;
-	bool at = in->Flags & LX_COPY_AT_OFFSET;
+	bool mem = in->Flags & LX_COPY_TO_MEMORY;
+	bool at = mem || (in->Flags & LX_COPY_AT_OFFSET);
 	int err = 0, tries;
 
 	for (tries = 0; tries < FSCTL_COPY_TRIES; tries++) {
@@ -237,7 +257,13 @@ static int fsctl_copy_to_fd(int src, const LX_COPY_TO_DESCRIPTOR_INPUT_EX *in,
 						       : err;
 			}
 		}
-		if (err) {
+		if (mem) {
+			out->Method = LX_COPY_METHOD_COPY;
+			err = fsctl_read_into(src, in->TargetBuffer, before.st_size,
+					      &out->BytesCopied.QuadPart);
+			if (err)
+				return err;
+		} else if (err) {
 			out->Method = LX_COPY_METHOD_COPY;
 			err = fsctl_copy(src, in->TargetDescriptor,
 					 at ? in->TargetOffset.QuadPart : 0,
@@ -259,20 +285,27 @@ static int fsctl_copy_to_fd(int src, const LX_COPY_TO_DESCRIPTOR_INPUT_EX *in,
 	return 0;
 }
 
-/* A descriptor, and known flags that do not contradict each other; len:
- * the input's length. */
+/* A descriptor (or, to memory, a buffer and no descriptor), and known
+ * flags that do not contradict each other; len: the input's length. */
 static bool fsctl_copy_input_ok(const LX_COPY_TO_DESCRIPTOR_INPUT_EX *in,
 				ULONG len)
 {
 	const ULONG clone = LX_COPY_CLONE_ONLY | LX_COPY_NO_CLONE;
-	const ULONG known = clone | LX_COPY_AT_OFFSET;
+	const ULONG known = clone | LX_COPY_AT_OFFSET | LX_COPY_TO_MEMORY;
 
-	if (in->TargetDescriptor < 0 || (in->Flags & ~known) ||
-	    (in->Flags & clone) == clone)
+	if ((in->Flags & ~known) || (in->Flags & clone) == clone)
+		return false;
+	if (in->Flags & LX_COPY_TO_MEMORY)
+		return len >= sizeof(*in) && in->TargetDescriptor == -1 &&
+		       !(in->Flags & (LX_COPY_CLONE_ONLY | LX_COPY_AT_OFFSET)) &&
+		       in->TargetBuffer && in->TargetOffset.QuadPart == 0 &&
+		       in->MaxLength.QuadPart >= 0;
+	if (in->TargetDescriptor < 0)
 		return false;
 	if (!(in->Flags & LX_COPY_AT_OFFSET))
 		return true;
-	return len >= sizeof(*in) && !(in->Flags & LX_COPY_CLONE_ONLY) &&
+	return len >= LX_COPY_AT_OFFSET_INPUT_LENGTH &&
+	       !(in->Flags & LX_COPY_CLONE_ONLY) &&
 	       in->TargetOffset.QuadPart >= 0 && in->MaxLength.QuadPart >= 0;
 }
 

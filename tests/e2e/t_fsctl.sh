@@ -4,10 +4,13 @@
 # and missing buffers, an unterminated name, names that leave the target
 # directory, unknown and contradictory flags, no descriptor, a copy at an
 # offset with the short input, with clone-only, at a negative offset, or
-# of a file larger than its MaxLength.  Each gets
+# of a file larger than its MaxLength, a copy to memory with the short
+# input, a descriptor, no buffer, an offset or contradictory flags, or
+# into a buffer too small.  Each gets
 # its status, nothing is linked or changed; a well-formed link of a file
-# a program holds open is refused, and the query, the copy and the copy at
-# an offset (the target's bytes before it left) still work.
+# a program holds open is refused, and the query, the copy, the copy at
+# an offset (the target's bytes before it left) and the copy to memory
+# (nothing past the file's bytes touched) still work.
 . "$(dirname "$0")/lib.sh"
 
 printf 'fsctl probe content\n' >"$VOL/probe.txt"
@@ -29,7 +32,10 @@ for c in link-no-input link-no-output link-unterminated-name link-empty-name \
 	link-absolute-name link-dotdot-name link-inner-dotdot-name link-dot-name \
 	link-unknown-flags link-no-directory copy-unknown-flags \
 	copy-contradictory-flags copy-no-descriptor copy-at-offset-short-input \
-	copy-at-offset-clone-only copy-at-negative-offset; do
+	copy-at-offset-clone-only copy-at-negative-offset \
+	copy-to-memory-short-input copy-to-memory-with-descriptor \
+	copy-to-memory-no-buffer copy-to-memory-at-offset \
+	copy-to-memory-clone-only copy-to-memory-with-offset; do
 	check_eq "$c: STATUS_INVALID_PARAMETER" $INVAL "$(status_of $c)"
 done
 check_eq "a well-formed link of a file a program holds open: STATUS_SHARING_VIOLATION" \
@@ -52,6 +58,12 @@ check_match "... 20 bytes copied at offset 8192, a copy" \
 	'^F fsctl-copy-at-offset bytes 20 method 2 content fsctl probe content$' "$LOG"
 check_match "... what the target held before the offset is left" \
 	'^F fsctl-copy-at-offset head fsctl pr$' "$LOG"
+
+check_eq "a copy to memory of a file larger than MaxLength: STATUS_BUFFER_OVERFLOW" \
+	0x80000005 "$(status_of copy-to-memory-too-long)"
+check_eq "the copy to memory succeeds" 0x00000000 "$(status_of copy-to-memory)"
+check_match "... 20 bytes into the buffer, a copy, consistent, nothing written past them" \
+	'^F fsctl-copy-to-memory bytes 20 method 2 consistent 1 buffer fsctl probe content\|#{43}$' "$LOG"
 
 check_eq "nothing was linked into the target directory" "sub" \
 	"$(ls -A "$T/links")"

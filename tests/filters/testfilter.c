@@ -469,6 +469,54 @@ static NTSTATUS tf_copy_at(PCFLT_RELATED_OBJECTS o,
 				(PVOID)in, in_len, out, sizeof(*out), NULL);
 }
 
+/* Copies into the filter's memory (LX_COPY_TO_MEMORY): every malformed
+ * request refused, one too small for the file refused, a good one reads
+ * the content into the buffer and nothing past it. */
+static void tf_fsctl_to_memory(PCFLT_RELATED_OBJECTS o, int fd,
+			       LX_COPY_TO_DESCRIPTOR_OUTPUT *cout)
+{
+	char mem[64];
+	LX_COPY_TO_DESCRIPTOR_INPUT_EX ex = {
+		.TargetDescriptor = -1,
+		.Flags = LX_COPY_TO_MEMORY,
+		.TargetBuffer = mem,
+	};
+	NTSTATUS st;
+
+	memset(mem, '#', sizeof(mem));
+	ex.MaxLength.QuadPart = 40;
+	tf_fsctl_log("copy-to-memory-short-input",
+		     tf_copy_at(o, &ex, LX_COPY_AT_OFFSET_INPUT_LENGTH, cout));
+	ex.TargetDescriptor = fd;
+	tf_fsctl_log("copy-to-memory-with-descriptor",
+		     tf_copy_at(o, &ex, sizeof(ex), cout));
+	ex.TargetDescriptor = -1;
+	ex.TargetBuffer = NULL;
+	tf_fsctl_log("copy-to-memory-no-buffer", tf_copy_at(o, &ex, sizeof(ex), cout));
+	ex.TargetBuffer = mem;
+	ex.Flags = LX_COPY_TO_MEMORY | LX_COPY_AT_OFFSET;
+	tf_fsctl_log("copy-to-memory-at-offset", tf_copy_at(o, &ex, sizeof(ex), cout));
+	ex.Flags = LX_COPY_TO_MEMORY | LX_COPY_CLONE_ONLY;
+	tf_fsctl_log("copy-to-memory-clone-only", tf_copy_at(o, &ex, sizeof(ex), cout));
+	ex.Flags = LX_COPY_TO_MEMORY;
+	ex.TargetOffset.QuadPart = 4096;
+	tf_fsctl_log("copy-to-memory-with-offset", tf_copy_at(o, &ex, sizeof(ex), cout));
+	ex.TargetOffset.QuadPart = 0;
+	ex.MaxLength.QuadPart = 5;
+	tf_fsctl_log("copy-to-memory-too-long", tf_copy_at(o, &ex, sizeof(ex), cout));
+	ex.MaxLength.QuadPart = 40;
+	memset(cout, 0, sizeof(*cout));
+	st = tf_copy_at(o, &ex, sizeof(ex), cout);
+	tf_fsctl_log("copy-to-memory", st);
+	if (!NT_SUCCESS(st))
+		return;
+	mem[sizeof(mem) - 1] = '\0';
+	mem[strcspn(mem, "\n")] = '|'; /* the file's newline, then the rest */
+	tf_log("%s fsctl-copy-to-memory bytes %lld method %u consistent %u buffer %s",
+	       tf.tag, (long long)cout->BytesCopied.QuadPart, (unsigned)cout->Method,
+	       (unsigned)cout->Consistent, mem);
+}
+
 /*
  * The back end's FSCTLs on the program's file object, which the program
  * holds open: every malformed request is refused without touching the
@@ -631,6 +679,7 @@ static void tf_fsctl(PCFLT_RELATED_OBJECTS o)
 				       tf.tag, (long long)cout.BytesCopied.QuadPart,
 				       (unsigned)cout.Method, buf);
 		}
+		tf_fsctl_to_memory(o, tmpfd, &cout);
 		close(tmpfd);
 	}
 	close(dirfd);

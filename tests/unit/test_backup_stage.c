@@ -56,22 +56,23 @@ static int keep_staged(struct bk_store *s, const char *path, unsigned seed,
 	struct bk_version v;
 	struct bk_pending p;
 	unsigned char *b = storefx_content(seed, len);
-	uint64_t off = 0, cap = 0;
-	int fd = -1, err;
+	uint64_t cap = 0;
+	void *mem = NULL;
+	int err;
 
 	memset(&v, 0, sizeof(v));
 	snprintf(v.path, sizeof(v.path), "%s", path);
 	v.reason = BK_REASON_WRITE;
 	v.method = BK_METHOD_COPY;
-	err = bk_store_begin_staged(s, &p, len, &fd, &off, &cap);
+	err = bk_store_begin_staged(s, &p, len, &mem, &cap);
 	if (err) {
 		free(b);
 		return err;
 	}
-	assert_true(fd >= 0);
-	assert_int_equal(off % 4096, 0);
+	assert_non_null(mem);
+	assert_int_equal((uintptr_t)mem % 4096, 0);
 	assert_true(cap >= len);
-	assert_int_equal(pwrite(fd, b, len, (off_t)off), (ssize_t)len);
+	memcpy(mem, b, len);
 	p.staged_len = len;
 	assert_int_equal(bk_store_commit(s, &p, &v), 0);
 	free(b);
@@ -170,22 +171,22 @@ static void test_staging_off(void **state)
 {
 	struct fx *f = *state;
 	struct bk_pending p;
-	uint64_t off, cap;
-	int fd;
+	uint64_t cap;
+	void *mem;
 
 	bk_store_set_durability(f->s, BK_DURABLE_POWER);
 	assert_int_equal(bk_store_set_staging(f->s, AREA), 0);
 	assert_false(bk_store_staging(f->s));
-	assert_int_equal(bk_store_begin_staged(f->s, &p, 10, &fd, &off, &cap),
+	assert_int_equal(bk_store_begin_staged(f->s, &p, 10, &mem, &cap),
 			 -EOPNOTSUPP);
 	bk_store_set_durability(f->s, BK_DURABLE_FLUSH);
 	assert_int_equal(bk_store_set_staging(f->s, 0), 0);
 	assert_false(bk_store_staging(f->s));
 	assert_int_equal(bk_store_set_staging(f->s, 8192), -EINVAL);
 	assert_false(bk_store_staging(f->s));
-	assert_int_equal(bk_store_begin_staged(f->s, &p, 10, &fd, &off, &cap),
+	assert_int_equal(bk_store_begin_staged(f->s, &p, 10, &mem, &cap),
 			 -EOPNOTSUPP);
-	assert_int_equal(bk_store_begin_staged(NULL, &p, 10, &fd, &off, &cap),
+	assert_int_equal(bk_store_begin_staged(NULL, &p, 10, &mem, &cap),
 			 -EINVAL);
 }
 
@@ -196,17 +197,17 @@ static void test_staging_full(void **state)
 	struct fx *f = *state;
 	struct bk_pending p[8], extra;
 	struct bk_store_stats st;
-	uint64_t off, cap, quarter;
+	uint64_t cap, quarter;
 	unsigned n = 0;
-	int fd;
+	void *mem;
 
 	bk_store_set_durability(f->s, BK_DURABLE_FLUSH);
 	assert_int_equal(bk_store_set_staging(f->s, 1u << 20), 0);
 	/* The data area is 1 MiB less the header and descriptors. */
-	assert_int_equal(bk_store_begin_staged(f->s, &extra, 300000, &fd, &off, &cap),
+	assert_int_equal(bk_store_begin_staged(f->s, &extra, 300000, &mem, &cap),
 			 -EFBIG);
 	quarter = 200000; /* 200704 with its alignment: four fit */
-	while (n < 8 && bk_store_begin_staged(f->s, &p[n], quarter, &fd, &off,
+	while (n < 8 && bk_store_begin_staged(f->s, &p[n], quarter, &mem,
 					       &cap) == 0) {
 		assert_true(cap >= quarter);
 		assert_true(p[n].object[0] != '\0');
@@ -214,15 +215,15 @@ static void test_staging_full(void **state)
 	}
 	/* 999424 bytes of data: four such extents fit, not five. */
 	assert_int_equal(n, 4);
-	assert_int_equal(bk_store_begin_staged(f->s, &extra, quarter, &fd, &off, &cap),
+	assert_int_equal(bk_store_begin_staged(f->s, &extra, quarter, &mem, &cap),
 			 -ENOSPC);
 	assert_int_equal(extra.object[0], '\0');
 	/* Released out of order: the room comes back when the oldest goes. */
 	bk_store_abort(f->s, &p[1]);
-	assert_int_equal(bk_store_begin_staged(f->s, &extra, quarter, &fd, &off, &cap),
+	assert_int_equal(bk_store_begin_staged(f->s, &extra, quarter, &mem, &cap),
 			 -ENOSPC);
 	bk_store_abort(f->s, &p[0]);
-	assert_int_equal(bk_store_begin_staged(f->s, &extra, quarter, &fd, &off, &cap), 0);
+	assert_int_equal(bk_store_begin_staged(f->s, &extra, quarter, &mem, &cap), 0);
 	bk_store_abort(f->s, &extra);
 	bk_store_abort(f->s, &p[2]);
 	bk_store_abort(f->s, &p[3]);
@@ -292,16 +293,17 @@ static void test_flush_writes_staged(void **state)
 	char obj[PATH_MAX + BK_OBJECT_MAX + 16];
 	struct bk_version v;
 	struct bk_pending p;
-	uint64_t off, cap;
-	int fd, ofd;
+	uint64_t cap;
+	void *mem;
+	int ofd;
 
 	assert_non_null(got);
 	bk_store_set_durability(f->s, BK_DURABLE_FLUSH);
 	assert_int_equal(bk_store_set_staging(f->s, AREA), 0);
 	memset(&v, 0, sizeof(v));
 	snprintf(v.path, sizeof(v.path), "/s");
-	assert_int_equal(bk_store_begin_staged(f->s, &p, 70000, &fd, &off, &cap), 0);
-	assert_int_equal(pwrite(fd, want, 70000, (off_t)off), 70000);
+	assert_int_equal(bk_store_begin_staged(f->s, &p, 70000, &mem, &cap), 0);
+	memcpy(mem, want, 70000);
 	p.staged_len = 70000;
 	assert_int_equal(bk_store_commit(f->s, &p, &v), 0);
 	/* The object named at capture; its file is the committer's. */

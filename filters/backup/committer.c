@@ -525,6 +525,10 @@ static void commit_batch(struct bk_store *s, struct bks_item *list)
 		}
 		bks_call_hook(s, &it->v, it->err);
 	}
+	/* Linked versions leave the page cache, as deleted files do. */
+	for (it = list; it; it = it->next)
+		if (!it->err && it->v.method == BK_METHOD_LINK)
+			bks_drop_cached(s, it->v.object);
 }
 
 /* Locked.  Whether FLUSH has anything to sync: rows committed or objects

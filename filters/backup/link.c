@@ -65,12 +65,34 @@ int bks_commit_linked(struct bk_store *s, struct bk_pending *p,
 		return -errno;
 	if (fdatasync(fd) < 0)
 		err = -errno;
+	else
+		posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED); /* bks_drop_cached */
 	close(fd);
 	if (!err)
 		err = bks_fsync_dir_at(s->objfd, sub);
 	if (err)
 		return err;
 	return bks_insert_version(s, p, v);
+}
+
+/*
+ * Without the filter, the file's last link goes and the kernel frees what
+ * the page cache held of it at once.  Kept as a version, it would stay in
+ * the cache until memory runs short: the page cache would grow by every
+ * deleted or replaced file's size, and the next files written take fresh
+ * pages instead of those.  Versions are read again only to be restored, so
+ * a linked version's pages go as soon as it is committed.  Dirty pages are
+ * only started on their way to the disk and go later, with the cache's
+ * usual aging.
+ */
+void bks_drop_cached(struct bk_store *s, const char *object)
+{
+	int fd = openat(s->objfd, object, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd < 0)
+		return;
+	posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+	close(fd);
 }
 
 /* size bytes of src into dst (both fresh): reflink, else a copy. */

@@ -359,4 +359,7 @@ int bks_walk_objects(struct bk_store *s, bks_object_fn fn, void *arg);
 /* true when object is a name bk_store_begin can make ("xx/" + 30 hex). */
 bool bks_object_valid(const char *object);
 
+/* Drops what the page cache holds of a linked version's file (link.c). */
+void bks_drop_cached(struct bk_store *s, const char *object);
+
 #endif /* ALTITUDE_BACKUP_STORE_INT_H */

@@ -20,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -193,6 +195,71 @@ static void test_link_commit(void **state)
 		snprintf(rel, sizeof(rel), "/gone%d", d);
 		newest(f->s, rel, &got);
 		check_content(f->s, got.id, d, 70000 + (size_t)d);
+	}
+}
+
+#ifndef SYS_cachestat
+#define SYS_cachestat 451
+#endif
+
+/* Pages of path in the page cache (cachestat, Linux 6.5); -1 if unknown. */
+static long long cached_pages(const char *path)
+{
+	struct {
+		uint64_t off, len;
+	} r = { 0, 0 };
+	struct {
+		uint64_t nr_cache, nr_dirty, nr_writeback, nr_evicted,
+			nr_recently_evicted;
+	} cs;
+	long rc;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	rc = syscall(SYS_cachestat, fd, &r, &cs, 0);
+	close(fd);
+	return rc < 0 ? -1 : (long long)cs.nr_cache;
+}
+
+/* A linked version's pages leave the page cache once it is committed,
+ * with each durability, as a deleted file's would; its content stays. */
+static void test_link_drops_cache(void **state)
+{
+	struct fx *f = *state;
+	struct bk_version v, got;
+	char path[PATH_MAX * 2], obj[PATH_MAX * 2], rel[32], buf[4096];
+	struct statfs sf;
+	int fd;
+
+	assert_int_equal(statfs(f->dir, &sf), 0);
+	if (sf.f_type == 0x01021994) { /* tmpfs: its pages are the file */
+		print_message("skipped: %s is on tmpfs\n", f->dir);
+		skip();
+	}
+	for (int d = 0; d < 3; d++) {
+		reopen(f, durabilities[d]);
+		snprintf(rel, sizeof(rel), "/cached%d", d);
+		put(f, rel + 1, d, 200000, path, sizeof(path));
+		/* Clean and cached, as a file written and synced a while ago
+		 * and read since. */
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		assert_true(fd >= 0);
+		assert_int_equal(fsync(fd), 0);
+		while (read(fd, buf, sizeof(buf)) > 0)
+			;
+		close(fd);
+		if (cached_pages(path) < 0) {
+			print_message("skipped: no cachestat(2)\n");
+			skip();
+		}
+		assert_true(cached_pages(path) >= 40);
+		keep_linked(f->s, path, rel, BK_REASON_DELETE, &v);
+		assert_int_equal(unlink(path), 0);
+		newest(f->s, rel, &got); /* waits for the committer */
+		PATHF(obj, "%s/objects/%s", f->dir, got.object);
+		assert_int_equal(cached_pages(obj), 0);
+		check_content(f->s, got.id, d, 200000);
 	}
 }
 
@@ -409,6 +476,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, storefx_teardown)
 		T(test_link_commit),
+		T(test_link_drops_cache),
 		T(test_link_abort),
 		T(test_withdraw),
 		T(test_unshare),

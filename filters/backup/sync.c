@@ -86,9 +86,19 @@
 /* Objects whose writeback is started together before the waits. */
 #define BKS_SYNC_BATCH 128
 
+/* The value of a lowercase hex digit, -1 for anything else. */
+static int hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
 void bks_dirty_locked(struct bk_store *s, const char *object)
 {
-	unsigned dir;
+	int hi = hex_value(object[0]), lo = hi < 0 ? -1 : hex_value(object[1]);
 
 	if (s->durability != BK_DURABLE_FLUSH)
 		return;
@@ -104,10 +114,14 @@ void bks_dirty_locked(struct bk_store *s, const char *object)
 		s->d_cap = cap;
 	}
 	snprintf(s->d_obj[s->d_n++], sizeof(*s->d_obj), "%s", object);
-	if (sscanf(object, "%2x", &dir) == 1 && dir < 256)
+	/* objects/xx/: xx, two hex digits, is the directory to sync. */
+	if (lo >= 0) {
+		unsigned dir = (unsigned)(hi * 16 + lo);
+
 		s->d_dirs[dir / 8] |= (uint8_t)(1u << (dir % 8));
-	else
+	} else {
 		s->d_all = true; /* not an object name: cannot happen */
+	}
 }
 
 void bks_dirty(struct bk_store *s, const char *object)

@@ -113,6 +113,28 @@ static int fsctl_copy_direct(int src, int dst, int flags, off_t size,
 	return 0;
 }
 
+/* src[at, at + len) into buf, *done the bytes read: less than len only
+ * at the end of the file (the source shrank meanwhile).  A copy to memory
+ * (LX_COPY_TO_MEMORY) is one such read; a copy to another file system one
+ * per buffer. */
+static int fsctl_read_at(int src, unsigned char *buf, off_t at, off_t len,
+			 LONGLONG *done)
+{
+	*done = 0;
+	while (*done < len) {
+		ssize_t n = pread(src, buf + *done, (size_t)(len - *done), at + *done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+		*done += n;
+	}
+	return 0;
+}
+
 /* Plain copy of src[0, size) to dst[at, at + size). */
 static int fsctl_copy(int src, int dst, off_t at, off_t size, LONGLONG *done)
 {
@@ -153,14 +175,12 @@ static int fsctl_copy(int src, int dst, off_t at, off_t size, LONGLONG *done)
 	if (!buf)
 		return -ENOMEM;
 	while (in < size) {
-		size_t want = size - in < FSCTL_THREAD_BUF ? (size_t)(size - in)
-							  : FSCTL_THREAD_BUF;
-		ssize_t n = pread(src, buf, want, in), w = 0;
+		off_t want = size - in < FSCTL_THREAD_BUF ? size - in : FSCTL_THREAD_BUF;
+		LONGLONG n, w = 0;
 
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
+		err = fsctl_read_at(src, (unsigned char *)buf, in, want, &n);
+		if (err)
+			return err;
 		if (n == 0)
 			break;
 		while (w < n) {
@@ -174,25 +194,6 @@ static int fsctl_copy(int src, int dst, off_t at, off_t size, LONGLONG *done)
 		}
 		in += n;
 		out += n;
-		*done += n;
-	}
-	return 0;
-}
-
-/* src[0, size) into buf: what a copy to memory (LX_COPY_TO_MEMORY) is;
- * less when the source shrank meanwhile. */
-static int fsctl_read_into(int src, unsigned char *buf, off_t size, LONGLONG *done)
-{
-	*done = 0;
-	while (*done < size) {
-		ssize_t n = pread(src, buf + *done, (size_t)(size - *done), *done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			break;
 		*done += n;
 	}
 	return 0;
@@ -259,8 +260,8 @@ static int fsctl_copy_to_fd(int src, const LX_COPY_TO_DESCRIPTOR_INPUT_EX *in,
 		}
 		if (mem) {
 			out->Method = LX_COPY_METHOD_COPY;
-			err = fsctl_read_into(src, in->TargetBuffer, before.st_size,
-					      &out->BytesCopied.QuadPart);
+			err = fsctl_read_at(src, in->TargetBuffer, 0, before.st_size,
+					    &out->BytesCopied.QuadPart);
 			if (err)
 				return err;
 		} else if (err) {

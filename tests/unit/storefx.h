@@ -7,11 +7,14 @@
 #define ALTITUDE_TESTS_STOREFX_H
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -108,6 +111,31 @@ static inline void storefx_in_child(struct fx *f,
 }
 
 /* cmocka teardown: closes the store, removes the tree. */
+#ifndef SYS_cachestat
+#define SYS_cachestat 451
+#endif
+
+/* What the page cache holds of a file (cachestat(2), Linux 6.5). */
+struct storefx_cache {
+	uint64_t cached, dirty, writeback, evicted, recently_evicted;
+};
+
+/* Fills *c for path; -1 when unknown (no such file, no cachestat). */
+static inline int storefx_cachestat(const char *path, struct storefx_cache *c)
+{
+	struct {
+		uint64_t off, len;
+	} whole = { 0, 0 };
+	long rc;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	rc = syscall(SYS_cachestat, fd, &whole, c, 0);
+	close(fd);
+	return rc < 0 ? -1 : 0;
+}
+
 static inline int storefx_teardown(void **state)
 {
 	struct fx *f = *state;

@@ -198,28 +198,12 @@ static void test_link_commit(void **state)
 	}
 }
 
-#ifndef SYS_cachestat
-#define SYS_cachestat 451
-#endif
-
-/* Pages of path in the page cache (cachestat, Linux 6.5); -1 if unknown. */
+/* Pages of path in the page cache; -1 if unknown. */
 static long long cached_pages(const char *path)
 {
-	struct {
-		uint64_t off, len;
-	} r = { 0, 0 };
-	struct {
-		uint64_t nr_cache, nr_dirty, nr_writeback, nr_evicted,
-			nr_recently_evicted;
-	} cs;
-	long rc;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct storefx_cache c;
 
-	if (fd < 0)
-		return -1;
-	rc = syscall(SYS_cachestat, fd, &r, &cs, 0);
-	close(fd);
-	return rc < 0 ? -1 : (long long)cs.nr_cache;
+	return storefx_cachestat(path, &c) < 0 ? -1 : (long long)c.cached;
 }
 
 /* A linked version's pages leave the page cache once it is committed,

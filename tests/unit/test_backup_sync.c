@@ -39,36 +39,19 @@
 #include "store_int.h" /* bks_sync_choose_full */
 #include "storefx.h"
 
-#ifndef SYS_cachestat
-#define SYS_cachestat 451
-#endif
 #define TMPFS_MAGIC_ 0x01021994
 
 #define TRIES 5
 #define CONTENT (64 * 1024)
 
-struct cstat_range {
-	uint64_t off, len;
-};
-
-struct cstat {
-	uint64_t nr_cache, nr_dirty, nr_writeback, nr_evicted,
-		nr_recently_evicted;
-};
-
 /* Dirty pages plus pages under writeback of path; -1 when unknown. */
 static long long unsynced(const char *path)
 {
-	struct cstat_range r = { 0, 0 };
-	struct cstat cs;
-	long rc;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct storefx_cache c;
 
-	if (fd < 0)
+	if (storefx_cachestat(path, &c) < 0)
 		return -1;
-	rc = syscall(SYS_cachestat, fd, &r, &cs, 0);
-	close(fd);
-	return rc < 0 ? -1 : (long long)(cs.nr_dirty + cs.nr_writeback);
+	return (long long)(c.dirty + c.writeback);
 }
 
 static int64_t mono_ns(void)

@@ -646,15 +646,16 @@ static NTSTATUS bk_keep(struct bk_volume *v, PFLT_INSTANCE Instance,
 		st = bk_copy_staged(v, Instance, fo, &p,
 				    (uint64_t)sx.EndOfFile.QuadPart, &out,
 				    &ver->method, &staged);
-		err = NT_SUCCESS(st) && !staged ? bk_store_begin(v->store, &p) : 0;
-		if (err) {
-			DbgPrint("backup: %s: cannot create a version (%s)\n",
-				 rel, strerror(-err));
-			atomic_fetch_add(&bk.stats.failed, 1);
-			free(ver);
-			return STATUS_SUCCESS;
-		}
 		if (NT_SUCCESS(st) && !staged) {
+			/* Not staged: into a file of the store's own. */
+			err = bk_store_begin(v->store, &p);
+			if (err) {
+				DbgPrint("backup: %s: cannot create a version (%s)\n",
+					 rel, strerror(-err));
+				atomic_fetch_add(&bk.stats.failed, 1);
+				free(ver);
+				return STATUS_SUCCESS;
+			}
 			st = bk_copy(Instance, fo, p.fd, &out, &ver->method);
 			if (NT_SUCCESS(st) && ver->method == BK_METHOD_COPY &&
 			    !bk.copy_only)
@@ -1046,21 +1047,26 @@ bk_pre_flush(PFLT_CALLBACK_DATA Data, PCFLT_RELATED_OBJECTS FltObjects,
 		return FLT_PREOP_SUCCESS_NO_CALLBACK;
 	v = bk_volume_of(FltObjects->Instance);
 	if (v) {
-		struct bk_flush *f = malloc(sizeof(*f));
-		int r = f ? bk_store_flush_begin(v->store, &f->t)
-			  : bk_store_flush(v->store);
+		struct bk_flush_ticket t;
+		struct bk_flush *f;
+		int r = bk_store_flush_begin(v->store, &t);
 
+		if (t.pending) {
+			/* The rest after the program's own sync; without
+			 * memory for that, now. */
+			f = malloc(sizeof(*f));
+			if (f) {
+				f->v = v; /* the reference goes with it */
+				f->t = t;
+				*CompletionContext = f;
+				return FLT_PREOP_SUCCESS_WITH_CALLBACK;
+			}
+			r = bk_store_flush_end(v->store, &t);
+		}
 		if (r > 0)
 			atomic_fetch_add(&bk.stats.synced, 1);
 		else if (r < 0)
 			bk_flush_failed(v, r);
-		if (f && f->t.pending) {
-			/* The rest after the program's own sync. */
-			f->v = v; /* the reference goes with it */
-			*CompletionContext = f;
-			return FLT_PREOP_SUCCESS_WITH_CALLBACK;
-		}
-		free(f);
 	}
 	bk_volume_put(v);
 	return FLT_PREOP_SUCCESS_NO_CALLBACK;

@@ -216,7 +216,6 @@ void bks_stage_recover_close(struct bk_store *s, bool remove)
 
 void bks_stage_init(struct bk_store *s)
 {
-	s->stage.fd = -1;
 	pthread_mutex_init(&s->stage.lock, NULL);
 }
 
@@ -260,6 +259,7 @@ int bk_store_set_staging(struct bk_store *s, uint64_t bytes)
 		err = -errno;
 		goto fail;
 	}
+	close(fd); /* the mapping is all that is used of it */
 	h = (struct bkst_head *)map;
 	h->slots = BKST_SLOTS;
 	h->size = bytes;
@@ -267,7 +267,6 @@ int bk_store_set_staging(struct bk_store *s, uint64_t bytes)
 	h->ino = (uint64_t)dir.st_ino;
 	h->data_off = BKST_DATA_OFF;
 	h->magic = BKST_MAGIC;
-	g->fd = fd;
 	g->map = map;
 	g->size = bytes;
 	g->data_size = bytes - BKST_DATA_OFF;
@@ -451,8 +450,5 @@ void bks_stage_close(struct bk_store *s)
 		g->map = NULL;
 		unlink(g->path);
 	}
-	if (g->fd >= 0)
-		close(g->fd);
-	g->fd = -1;
 	pthread_mutex_destroy(&g->lock);
 }

@@ -104,8 +104,7 @@ struct bkj_rec {
 #define BKST_SLOTS 512
 
 struct bks_stage {
-	int fd; /* the staging file, -1: none */
-	unsigned char *map; /* all of it, shared */
+	unsigned char *map; /* all of the staging file, shared; NULL: none */
 	uint64_t size, data_size;
 	char path[128];
 	bool foreign; /* a file of that name not ours: staging off */

@@ -117,8 +117,7 @@ static int fsctl_copy_direct(int src, int dst, int flags, off_t size,
  * at the end of the file (the source shrank meanwhile).  A copy to memory
  * (LX_COPY_TO_MEMORY) is one such read; a copy to another file system one
  * per buffer. */
-static int fsctl_read_at(int src, unsigned char *buf, off_t at, off_t len,
-			 LONGLONG *done)
+static int fsctl_read_at(int src, char *buf, off_t at, off_t len, LONGLONG *done)
 {
 	*done = 0;
 	while (*done < len) {
@@ -178,7 +177,7 @@ static int fsctl_copy(int src, int dst, off_t at, off_t size, LONGLONG *done)
 		off_t want = size - in < FSCTL_THREAD_BUF ? size - in : FSCTL_THREAD_BUF;
 		LONGLONG n, w = 0;
 
-		err = fsctl_read_at(src, (unsigned char *)buf, in, want, &n);
+		err = fsctl_read_at(src, buf, in, want, &n);
 		if (err)
 			return err;
 		if (n == 0)
@@ -258,17 +257,16 @@ static int fsctl_copy_to_fd(int src, const LX_COPY_TO_DESCRIPTOR_INPUT_EX *in,
 						       : err;
 			}
 		}
-		if (mem) {
+		if (err) {
+			/* Not cloned (never at an offset or to memory). */
 			out->Method = LX_COPY_METHOD_COPY;
-			err = fsctl_read_at(src, in->TargetBuffer, 0, before.st_size,
-					    &out->BytesCopied.QuadPart);
-			if (err)
-				return err;
-		} else if (err) {
-			out->Method = LX_COPY_METHOD_COPY;
-			err = fsctl_copy(src, in->TargetDescriptor,
-					 at ? in->TargetOffset.QuadPart : 0,
-					 before.st_size, &out->BytesCopied.QuadPart);
+			err = mem ? fsctl_read_at(src, in->TargetBuffer, 0,
+						  before.st_size,
+						  &out->BytesCopied.QuadPart)
+				  : fsctl_copy(src, in->TargetDescriptor,
+					       at ? in->TargetOffset.QuadPart : 0,
+					       before.st_size,
+					       &out->BytesCopied.QuadPart);
 			/* A source that shrank meanwhile leaves nothing beyond
 			 * what was copied (the target was empty). */
 			if (err)

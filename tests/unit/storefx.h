@@ -110,7 +110,6 @@ static inline void storefx_in_child(struct fx *f,
 	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
-/* cmocka teardown: closes the store, removes the tree. */
 #ifndef SYS_cachestat
 #define SYS_cachestat 451
 #endif
@@ -136,6 +135,7 @@ static inline int storefx_cachestat(const char *path, struct storefx_cache *c)
 	return rc < 0 ? -1 : 0;
 }
 
+/* cmocka teardown: closes the store, removes the tree. */
 static inline int storefx_teardown(void **state)
 {
 	struct fx *f = *state;

@@ -145,13 +145,13 @@ bk_start() {
 		"$((before + 1))" "$(grep -cF "$line" "$LOG")"
 }
 
-# store_fsck STOREDIR: the catalog against objects/ and tmp/ (helpers/backup_fsck.py).
 # staging_of STORE: the store's staging area in /dev/shm, named after the
 # store directory's device and inode (filters/backup/staging.c).
 staging_of() {
 	echo "/dev/shm/altitude-backup.$(stat -c %d "$1").$(stat -c %i "$1")"
 }
 
+# store_fsck STOREDIR: the catalog against objects/ and tmp/ (helpers/backup_fsck.py).
 store_fsck() {
 	"$PY" "$HELPERS/backup_fsck.py" "$@"
 }

@@ -79,6 +79,21 @@ typedef struct _BK_HANDLE_CONTEXT {
 	BOOLEAN Kept; /* this cycle's version is kept (or nothing to keep) */
 } BK_HANDLE_CONTEXT, *PBK_HANDLE_CONTEXT;
 
+/* Stream context: a file deleted or replaced whose last content was linked
+ * into the store (bk_confirm_link), so that the version is still the
+ * file's inode.  A program can reach that inode again without an open the
+ * volume saw at the delete: through an O_PATH descriptor (which the kernel
+ * does not report) reopened by /proc/PID/fd.  Before such a change the
+ * version gets its own copy (bk_deleted_change).  Counted in
+ * bk.deleted_streams while it lives, which is until the kernel forgets the
+ * file. */
+typedef struct _BK_STREAM_CONTEXT {
+	pthread_mutex_t Lock;
+	BOOLEAN Shared; /* the version still is this file's inode */
+	uint64_t Size;
+	char Object[BK_OBJECT_MAX];
+} BK_STREAM_CONTEXT, *PBK_STREAM_CONTEXT;
+
 static VOID FLTAPI bk_context_cleanup(PFLT_CONTEXT Context,
 				      FLT_CONTEXT_TYPE ContextType)
 {
@@ -91,6 +106,11 @@ static VOID FLTAPI bk_context_cleanup(PFLT_CONTEXT Context,
 		PBK_HANDLE_CONTEXT hc = Context;
 
 		pthread_mutex_destroy(&hc->Lock);
+	} else if (ContextType == FLT_STREAM_CONTEXT) {
+		PBK_STREAM_CONTEXT sc = Context;
+
+		pthread_mutex_destroy(&sc->Lock);
+		atomic_fetch_sub(&bk.deleted_streams, 1);
 	}
 }
 
@@ -99,6 +119,8 @@ static const FLT_CONTEXT_REGISTRATION bk_contexts[] = {
 	  sizeof(BK_INSTANCE_CONTEXT), BK_TAG },
 	{ FLT_STREAMHANDLE_CONTEXT, 0, bk_context_cleanup,
 	  sizeof(BK_HANDLE_CONTEXT), BK_TAG },
+	{ FLT_STREAM_CONTEXT, 0, bk_context_cleanup,
+	  sizeof(BK_STREAM_CONTEXT), BK_TAG },
 	{ FLT_CONTEXT_END }
 };
 
@@ -757,6 +779,70 @@ static NTSTATUS bk_keep_named(struct bk_volume *v, PFLT_INSTANCE Instance,
 	return st;
 }
 
+/* The file of fo is gone and its version, object, is its inode: remember
+ * that on its stream (BK_STREAM_CONTEXT).  Without memory the file stays
+ * unmarked, as it was before the delete. */
+static void bk_mark_deleted(PFLT_INSTANCE Instance, PFILE_OBJECT fo,
+			    const char *object, uint64_t size)
+{
+	PBK_STREAM_CONTEXT sc = NULL;
+
+	if (!NT_SUCCESS(FltAllocateContext(bk.filter, FLT_STREAM_CONTEXT,
+					   sizeof(*sc), NonPagedPool,
+					   (PFLT_CONTEXT *)&sc)))
+		return;
+	memset(sc, 0, sizeof(*sc));
+	pthread_mutex_init(&sc->Lock, NULL);
+	atomic_fetch_add(&bk.deleted_streams, 1); /* the cleanup's to undo */
+	sc->Shared = TRUE;
+	sc->Size = size;
+	snprintf(sc->Object, sizeof(sc->Object), "%s", object);
+	FltSetStreamContext(Instance, fo, FLT_SET_CONTEXT_REPLACE_IF_EXISTS, sc,
+			    NULL);
+	FltReleaseContext(sc);
+}
+
+/*
+ * Before a change of fo's file: if it is a deleted file whose version is
+ * its inode (bk_mark_deleted), the version gets its own copy first, and
+ * *deleted says so (such a change needs no version: its content before is
+ * the delete's version).  STATUS_DISK_FULL when the copy found no room
+ * (the change is then refused, as any version's); other failures are
+ * logged and let the change through, and the next change tries again.
+ */
+static NTSTATUS bk_deleted_change(PFLT_INSTANCE Instance, PFILE_OBJECT fo,
+				  bool *deleted)
+{
+	PBK_STREAM_CONTEXT sc;
+	struct bk_volume *v;
+	NTSTATUS st = STATUS_SUCCESS;
+	int err;
+
+	*deleted = false;
+	if (!atomic_load(&bk.deleted_streams) || !fo || !fo->FsContext ||
+	    !NT_SUCCESS(FltGetStreamContext(Instance, fo, (PFLT_CONTEXT *)&sc)))
+		return STATUS_SUCCESS;
+	*deleted = true;
+	pthread_mutex_lock(&sc->Lock);
+	if (sc->Shared) {
+		v = bk_volume_of(Instance);
+		err = v ? bk_store_unshare(v->store, sc->Object, sc->Size) : -ENODEV;
+		if (!err)
+			atomic_fetch_add(&bk.stats.unshared, 1);
+		if (!err || err == -ENOENT) /* or dropped by the limits since */
+			sc->Shared = FALSE;
+		else if (err == -ENOSPC || err == -EDQUOT)
+			st = STATUS_DISK_FULL;
+		else
+			DbgPrint("backup: cannot give the version kept in %s its own copy (%s); a change of the deleted file reaches it\n",
+				 sc->Object, strerror(-err));
+		bk_volume_put(v);
+	}
+	pthread_mutex_unlock(&sc->Lock);
+	FltReleaseContext(sc);
+	return st;
+}
+
 /* After the change a linked version was kept for: the file must have gone
  * (the store's name is its only one) and no program may hold it open;
  * otherwise the version is withdrawn (the change did not happen) or given
@@ -791,6 +877,9 @@ static void bk_confirm_link(struct bk_linked *l, PFLT_INSTANCE Instance)
 	if (err)
 		DbgPrint("backup: cannot confirm the version kept in %s (%s); it still shares the file's content\n",
 			 l->object, strerror(-err));
+	else if (NT_SUCCESS(st) && lo.NumberOfLinks <= 1 && !lo.WriteHandles &&
+		 !lo.OpenHandles)
+		bk_mark_deleted(Instance, l->fo, l->object, l->size);
 	bk_close(&o);
 	bk_volume_put(l->v);
 	free(l);
@@ -820,11 +909,20 @@ bk_pre_create(PFLT_CALLBACK_DATA Data, PCFLT_RELATED_OBJECTS FltObjects,
 	struct bk_volume *v;
 	char *rel;
 	NTSTATUS st = STATUS_SUCCESS;
+	bool deleted;
 
 	*CompletionContext = NULL;
 	if (Data->Iopb->Parameters.Create.Options & FILE_DIRECTORY_FILE)
 		return FLT_PREOP_SUCCESS_NO_CALLBACK;
 	if (!bk_truncating_create(Data))
+		return FLT_PREOP_SUCCESS_NO_CALLBACK;
+	/* A deleted file reopened by its inode (/proc/PID/fd): its name is
+	 * gone, its last content is a version already. */
+	st = bk_deleted_change(FltObjects->Instance, FltObjects->FileObject,
+			       &deleted);
+	if (st == STATUS_DISK_FULL)
+		return bk_deny(Data, st);
+	if (deleted)
 		return FLT_PREOP_SUCCESS_NO_CALLBACK;
 	v = bk_volume_of(FltObjects->Instance);
 	rel = malloc(BK_PATH_MAX);
@@ -873,9 +971,13 @@ static NTSTATUS bk_first_change(PFLT_CALLBACK_DATA Data,
 	PBK_HANDLE_CONTEXT hc;
 	struct bk_volume *v;
 	NTSTATUS st = STATUS_SUCCESS;
-	bool kept = false;
+	bool kept = false, deleted;
 	char *rel;
 
+	st = bk_deleted_change(FltObjects->Instance, FltObjects->FileObject,
+			       &deleted);
+	if (deleted)
+		return st;
 	hc = bk_handle(FltObjects->Instance, FltObjects->FileObject, TRUE);
 	if (!hc)
 		return STATUS_SUCCESS;

@@ -57,6 +57,9 @@ struct bk_globals {
 	pthread_mutex_t lock; /* the volume list and refs */
 	struct bk_volume *volumes;
 	struct bk_stats stats;
+	/* Deleted files whose version is their inode and which the kernel
+	 * still knows (backup.c: BK_STREAM_CONTEXT). */
+	_Atomic unsigned deleted_streams;
 };
 
 enum bk_when_full {

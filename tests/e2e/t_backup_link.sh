@@ -21,7 +21,10 @@
 # the daemon is stopped: the next start gives each link version its own copy,
 # logs how many, leaves the snapshot's files alone.  Last, a file this shell
 # holds open read-only when it is deleted: a write through /proc/self/fd
-# does not reach the version, and fstat says it has no link left.
+# does not reach the version, and fstat says it has no link left.  And a
+# file held only by an O_PATH descriptor when it is deleted (a link): a
+# write, an O_TRUNC reopen or a truncate through /proc/self/fd gives the
+# version its own copy first; a read-only reopen leaves it the file's inode.
 . "$(dirname "$0")/lib.sh"
 . "$E2E_DIR/helpers/backup.sh"
 
@@ -527,7 +530,52 @@ check_version "open read-only: a write through /proc/self/fd after the delete do
 check_eq "open read-only: fstat of the deleted file says 0 links" 0 \
 	"$(py 'f = os.open(A[0], os.O_RDONLY); os.unlink(A[0]); print(os.fstat(f).st_nlink)' "$OV/r2.bin")"
 check_eq "open read-only: (that delete was a copy too)" "1 delete copy" "$(vinfo "$OV/r2.bin")"
+
+# ==== a file held by an O_PATH descriptor when it is deleted ===================================
+# An O_PATH descriptor is no open to the volume (the kernel does not send
+# it), so the delete links the file.  Its holder can still reach the inode:
+# reopen it for writing or truncating through /proc/self/fd, or truncate it
+# by that path.  Each gives the version its own copy before it changes.
+for k in 1 2 3 4; do head -c 100000 /dev/urandom >"$OV/p$k.bin"; done
+S_P1=$(save "$OV/p1.bin"); S_P2=$(save "$OV/p2.bin")
+S_P3=$(save "$OV/p3.bin"); S_P4=$(save "$OV/p4.bin")
+INO_P4=$(ino "$OV/p4.bin")
+# opath FILE HOW: hold FILE by O_PATH, delete it, then change it as HOW
+# says through /proc/self/fd; prints its size as seen through the descriptor.
+opath() {
+	py '
+p, how = A
+fd = os.open(p, os.O_PATH)
+os.unlink(p)
+via = "/proc/self/fd/%d" % fd
+if how == "write":
+    w = os.open(via, os.O_WRONLY); os.write(w, b"overwritten"); os.close(w)
+elif how == "trunc":
+    w = os.open(via, os.O_WRONLY | os.O_TRUNC); os.write(w, b"new"); os.close(w)
+elif how == "truncate":
+    os.truncate(via, 7)
+elif how == "read":
+    r = os.open(via, os.O_RDONLY); os.read(r, 10); os.close(r)
+print(os.stat(via).st_size)' "$@"
+}
+check_eq "O_PATH: reopened for writing after the delete (the write lands)" 100000 "$(opath "$OV/p1.bin" write)"
+check_eq "O_PATH: the delete was a link" "1 delete link" "$(vinfo "$OV/p1.bin")"
+check_version "O_PATH: a write through /proc/self/fd after the delete does not change the version" \
+	"$OV/p1.bin" 1 "$S_P1"
+check_eq "O_PATH: reopened with O_TRUNC after the delete" 3 "$(opath "$OV/p2.bin" trunc)"
+check_version "O_PATH: an O_TRUNC reopen after the delete does not change the version" \
+	"$OV/p2.bin" 1 "$S_P2"
+check_eq "O_PATH: truncate(2) through /proc/self/fd after the delete" 7 "$(opath "$OV/p3.bin" truncate)"
+check_version "O_PATH: a truncate after the delete does not change the version" \
+	"$OV/p3.bin" 1 "$S_P3"
+check_eq "O_PATH: reopened read-only after the delete" 100000 "$(opath "$OV/p4.bin" read)"
+check_link_object "O_PATH: a read-only reopen leaves the version the file's inode" \
+	"$T/store-open/ovol" "$INO_P4" "$S_P4"
 stop_daemon
+check_eq "O_PATH: unload: 3 of the 4 links given their own copy" \
+	"4 linked 3 unshared" \
+	"$(unload_line | sed -n 's/.* \([0-9]*\) linked as they went; [0-9]* withdrawn as their change failed, \([0-9]*\) given their own copy.*/\1 linked \2 unshared/p')"
+check_store "O_PATH: the store is consistent" "$T/store-open/ovol"
 
 check_nomatch "no errors, failed confirmations or sanitizer reports in the daemon's log and output" \
 	" (emerg|alert|crit|err): |backup: cannot|AddressSanitizer|runtime error|LeakSanitizer" \

@@ -4,6 +4,8 @@
 # run on one machine.
 #
 # Usage: sudo bench/backup.sh [--quick] [--out FILE] [--build DIR]
+#                              [--durability D] [--content-hash]
+#                              [--workloads LIST]
 #
 #   --quick     2 runs per cell, 500 sqlite3 transactions, untar of
 #               /usr/include/linux (~1-2 min); default: 5 runs per cell,
@@ -16,6 +18,12 @@
 #               filter's default: a change waits for its version's capture;
 #               the store syncs within a second and before a program's
 #               fsync; docs/backup.md)
+#   --content-hash
+#               the filter's ContentHash=dword:1 (default 0): each copied
+#               or cloned version is hashed (SHA-256) as it is committed,
+#               and identical content is stored once
+#   --workloads LIST
+#               comma-separated, of rewrite, sqlite, untar (default: all)
 #
 # Configurations, two per file system, mounted fresh side by side in one
 # private mount namespace per file system (unshare --mount --propagation
@@ -35,7 +43,10 @@
 # median of the runs is reported:
 #   rewrite  1,000 files of 100 KiB, each rewritten once (open O_TRUNC,
 #            write 100 KiB, close: one open/modify cycle each) by one
-#            python3 process; prepare: the files exist, sync
+#            python3 process; each file gets its own content (random
+#            bytes made once, then a prefix of 8 random bytes per run and
+#            the file's number), so that no two versions are identical;
+#            prepare: the files exist, sync
 #   sqlite   N single-row INSERTs, each its own transaction (rollback
 #            journal, synchronous=FULL) by one sqlite3 process; prepare: a
 #            new database with its table, sync
@@ -133,10 +144,12 @@ start_volume() { # start_volume CFG BASE
 	mkdir -p "$dir"
 	case $cfg in
 	ext4-copy) f=(-f "$BACKUP@285000=backup" -p "backup.StoreDirectory=$store"
-		-p backup.MaxVersions=dword:0 -p "backup.Durability=$DURABILITY") ;;
+		-p backup.MaxVersions=dword:0 -p "backup.Durability=$DURABILITY"
+		-p "backup.ContentHash=dword:$CONTENT_HASH") ;;
 	xfs-clone) f=(-f "$BACKUP@285000=backup" -p "backup.StoreDirectory=$store"
 		-p backup.MaxVersions=dword:0 -p backup.StoreMethod=clone
-		-p "backup.Durability=$DURABILITY") ;;
+		-p "backup.Durability=$DURABILITY"
+		-p "backup.ContentHash=dword:$CONTENT_HASH") ;;
 	esac
 	env --default-signal=INT,QUIT "$FLTMGRD" -v "$dir=$cfg" "${f[@]}" \
 		--runtime-dir "$WORK/run-$cfg" --services-dir "$WORK/services" \
@@ -187,8 +200,10 @@ command_of() { # command_of WORKLOAD DIR
 	rewrite) echo "python3 -c '
 import os, sys
 d = sys.argv[1]
-data = os.urandom(102400)
+data = bytearray(os.urandom(102400))
+data[:8] = os.urandom(8)
 for i in range(1000):
+    data[8:12] = i.to_bytes(4, \"little\")
     with open(\"%s/f%04d\" % (d, i), \"wb\") as f:
         f.write(data)
 ' $d/rw" ;;
@@ -212,7 +227,7 @@ run_inner() {
 		start_volume "$c" "$base" || exit 1
 	done
 	cd /
-	for w in rewrite sqlite untar; do
+	for w in ${WORKLOADS//,/ }; do
 		for ((r = 1; r <= RUNS; r++)); do
 			# Alternate which goes first, so that a drift of the
 			# machine's load weighs on both alike.
@@ -254,7 +269,7 @@ W = [("rewrite", "rewrite 1,000 files of 100 KiB"),
 f = lambda v: "–" if v is None else ("%.3f" % v)
 out = []
 P = out.append
-P("# Backup filter benchmark, %s (%s run, Durability=%s)\n" % (m["date"], m["mode"], m.get("durability", "?")))
+P("# Backup filter benchmark, %s (%s run, Durability=%s, ContentHash=%s)\n" % (m["date"], m["mode"], m.get("durability", "?"), m.get("content_hash", "0")))
 P("Machine: %s vCPU (%s), %s RAM, Linux %s, %s; Altitude %s; load average at start %s, at end %s. "
   "Median of %s run(s) per cell, wall seconds; each run of a workload times the "
   "unfiltered and the filtered volume back to back (in alternating order), and "
@@ -317,6 +332,8 @@ fi
 QUICK=0
 OUT=
 DURABILITY=${DURABILITY:-flush}
+CONTENT_HASH=0
+WORKLOADS=rewrite,sqlite,untar
 BUILD=${BUILD:-$REPO/build}
 while [[ $# -gt 0 ]]; do
 	case $1 in
@@ -324,12 +341,18 @@ while [[ $# -gt 0 ]]; do
 	--out) OUT=${2:?--out needs a file}; shift ;;
 	--durability) DURABILITY=${2:?--durability needs power, flush or process}; shift ;;
 	--build) BUILD=${2:?--build needs a directory}; shift ;;
+	--content-hash) CONTENT_HASH=1 ;;
+	--workloads) WORKLOADS=${2:?--workloads needs a list}; shift ;;
 	-h | --help) sed -n '2,/^set -e/p' "$SELF" | sed 's/^# \{0,1\}//;$d'; exit 0 ;;
 	*) die "unknown argument $1 (try --help)" ;;
 	esac
 	shift
 done
 BUILD=$(readlink -f "$BUILD")
+[[ $DURABILITY =~ ^(power|flush|process)$ ]] || die "--durability: power, flush or process, not $DURABILITY"
+for w in ${WORKLOADS//,/ }; do
+	[[ $w =~ ^(rewrite|sqlite|untar)$ ]] || die "--workloads: unknown workload $w (rewrite, sqlite, untar)"
+done
 [[ $(id -u) -eq 0 ]] || die "must run as root (mounts)"
 for t in python3 sqlite3 tar mkfs.xfs unshare findmnt; do
 	command -v "$t" >/dev/null || die "$t not found"
@@ -389,13 +412,16 @@ mkfs.xfs -q -m reflink=1 "$WORK/xfs.img" || die "mkfs.xfs failed"
 	echo "commit=$(git -C "$REPO" describe --always --dirty 2>/dev/null || echo unknown)"
 	echo "runs=$RUNS"
 	echo "durability=$DURABILITY"
+	echo "content_hash=$CONTENT_HASH"
+	echo "workloads=$WORKLOADS"
 	echo "ntx=$NTX"
 	echo "tarball=$TAR_FROM/$TAR_WHAT: $(tar tf "$TARBALL" | wc -l) entries, $(($(stat -c %s "$TARBALL") / 1048576)) MiB"
 	echo "load_start=$(cut -d' ' -f1-3 /proc/loadavg)"
 } >"$RES/machine.txt"
 log "results in $RES"
 
-export WORK RES LOGS FLTMGRD BACKUP ALTBACKUP TARBALL RUNS DURABILITY
+export WORK RES LOGS FLTMGRD BACKUP ALTBACKUP TARBALL RUNS DURABILITY \
+	CONTENT_HASH WORKLOADS
 : >"$RES/failures.tsv"
 printf 'config\tworkload\trun\tseconds\tversions\tbytes\n' >"$RES/times.tsv"
 for fs in ext4 xfs; do

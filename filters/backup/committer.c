@@ -447,6 +447,11 @@ static void write_staged(struct bk_store *s, struct bks_item *list)
 			it->err = bks_stage_write(s, it->stage, fd, it->v.size);
 			close(fd);
 		}
+		/* ContentHash: from the staged bytes, which the file's
+		 * direct write left out of the page cache. */
+		if (!it->err && bks_dedupe_wanted(s, &it->v))
+			it->v.hashed = bks_hash_mem(bks_stage_data(s, it->stage),
+						    it->v.size, it->v.hash) == 0;
 		it->lost = it->err != 0;
 		bks_stage_release(s, it->stage);
 		n++;
@@ -474,7 +479,7 @@ static void commit_batch(struct bk_store *s, struct bks_item *list)
 	write_staged(s, list);
 	/* ContentHash: the hashes first, without the lock (dedupe.c). */
 	for (it = list; it; it = it->next)
-		if (!it->err && bks_dedupe_wanted(s, &it->v))
+		if (!it->err && !it->v.hashed && bks_dedupe_wanted(s, &it->v))
 			bks_hash_object(s, &it->v);
 	/* The files are in objects/ already (bk_store_begin placed them). */
 	pthread_mutex_lock(&s->lock);

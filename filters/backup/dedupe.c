@@ -133,6 +133,17 @@ out:
 	return err;
 }
 
+int bks_hash_mem(const void *p, uint64_t size, uint8_t hash[BK_HASH_LEN])
+{
+	unsigned int len = 0;
+
+	if (size > SIZE_MAX ||
+	    EVP_Digest(p, (size_t)size, hash, &len, EVP_sha256(), NULL) != 1 ||
+	    len != BK_HASH_LEN)
+		return -EIO;
+	return 0;
+}
+
 int bks_hash_object(struct bk_store *s, struct bk_version *v)
 {
 	int fd = openat(s->objfd, v->object, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);

@@ -358,6 +358,11 @@ full:
 	return -ENOSPC;
 }
 
+const void *bks_stage_data(struct bk_store *s, unsigned stage)
+{
+	return s->stage.map + BKST_DATA_OFF + s->stage.off[stage - 1];
+}
+
 void bks_stage_release(struct bk_store *s, unsigned stage)
 {
 	struct bks_stage *g = &s->stage;
@@ -403,8 +408,7 @@ bool bks_stage_pressing(struct bk_store *s)
 
 int bks_stage_write(struct bk_store *s, unsigned stage, int fd, uint64_t len)
 {
-	struct bks_stage *g = &s->stage;
-	const unsigned char *src = g->map + BKST_DATA_OFF + g->off[stage - 1];
+	const unsigned char *src = bks_stage_data(s, stage);
 	uint64_t whole = len & ~(uint64_t)(BKST_ALIGN - 1), done = 0;
 	int fl = fcntl(fd, F_GETFL);
 	bool direct;

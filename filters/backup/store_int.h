@@ -243,6 +243,8 @@ void bks_stage_publish(struct bk_store *s, unsigned stage, const char *object,
 		       uint64_t len);
 /* Writes extent stage's first len bytes into fd from offset 0. */
 int bks_stage_write(struct bk_store *s, unsigned stage, int fd, uint64_t len);
+/* The bytes of extent stage (until it is released). */
+const void *bks_stage_data(struct bk_store *s, unsigned stage);
 void bks_stage_release(struct bk_store *s, unsigned stage);
 /* More than half the area or the extents waiting for the committer. */
 bool bks_stage_pressing(struct bk_store *s);
@@ -313,6 +315,8 @@ bool bks_sync_choose_full(const struct bks_sync_cost *c, size_t files);
 /* dedupe.c */
 /* SHA-256 of the first size bytes of fd (size exactly, or -EIO). */
 int bks_hash_fd(int fd, uint64_t size, uint8_t hash[BK_HASH_LEN]);
+/* SHA-256 of size bytes at p: 0 or -EIO. */
+int bks_hash_mem(const void *p, uint64_t size, uint8_t hash[BK_HASH_LEN]);
 /* Whether v's content is hashed and shared: s->dedupe and a copy or a
  * clone. */
 bool bks_dedupe_wanted(const struct bk_store *s, const struct bk_version *v);

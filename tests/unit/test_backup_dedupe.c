@@ -4,7 +4,8 @@
  * (the versions' objects are one file), with every durability; linked
  * versions neither hashed nor shared; an older version's file gone before
  * it could be shared; deleting one of the versions sharing a file; what
- * usage counts; a catalog of schema 1 migrated.
+ * usage counts; a catalog of schema 1 migrated; staged copies, hashed from
+ * the staging area as the committer writes them.
  *
  * Each test gets a fresh store in its own temporary directory ($TMPDIR or
  * /tmp), removed afterwards.
@@ -66,6 +67,28 @@ static struct bk_version keep(struct bk_store *s, const char *path,
 	assert_int_equal(bk_store_commit(s, &p, &v), 0);
 	free(b);
 	return v;
+}
+
+/* As keep, through the staging area (bk_store_begin_staged). */
+static void keep_staged(struct bk_store *s, const char *path, unsigned seed,
+			size_t len)
+{
+	struct bk_version v;
+	struct bk_pending p;
+	unsigned char *b = storefx_content(seed, len);
+	uint64_t cap = 0;
+	void *mem = NULL;
+
+	memset(&v, 0, sizeof(v));
+	snprintf(v.path, sizeof(v.path), "%s", path);
+	v.reason = BK_REASON_WRITE;
+	v.method = BK_METHOD_COPY;
+	assert_int_equal(bk_store_begin_staged(s, &p, len, &mem, &cap), 0);
+	assert_true(cap >= len);
+	memcpy(mem, b, len);
+	p.staged_len = len;
+	assert_int_equal(bk_store_commit(s, &p, &v), 0);
+	free(b);
 }
 
 static struct stat object_stat(const struct fx *f, const char *object)
@@ -154,6 +177,33 @@ static void test_hash_fd(void **state)
 	free(b);
 }
 
+static void test_hash_mem(void **state)
+{
+	static const uint8_t abc[BK_HASH_LEN] = {
+		0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea, 0x41, 0x41, 0x40,
+		0xde, 0x5d, 0xae, 0x22, 0x23, 0xb0, 0x03, 0x61, 0xa3, 0x96, 0x17,
+		0x7a, 0x9c, 0xb4, 0x10, 0xff, 0x61, 0xf2, 0x00, 0x15, 0xad
+	};
+	static const uint8_t empty[BK_HASH_LEN] = {
+		0xe3, 0xb0, 0xc4, 0x42, 0x98, 0xfc, 0x1c, 0x14, 0x9a, 0xfb, 0xf4,
+		0xc8, 0x99, 0x6f, 0xb9, 0x24, 0x27, 0xae, 0x41, 0xe4, 0x64, 0x9b,
+		0x93, 0x4c, 0xa4, 0x95, 0x99, 0x1b, 0x78, 0x52, 0xb8, 0x55
+	};
+	size_t big = 3 * 256 * 1024 + 12345;
+	unsigned char *b = storefx_content(9, big);
+	uint8_t h[BK_HASH_LEN], want[BK_HASH_LEN];
+
+	(void)state;
+	assert_int_equal(bks_hash_mem("abc", 3, h), 0);
+	assert_memory_equal(h, abc, BK_HASH_LEN);
+	assert_int_equal(bks_hash_mem("abc", 0, h), 0);
+	assert_memory_equal(h, empty, BK_HASH_LEN);
+	assert_int_equal(bks_hash_mem(b, big, h), 0);
+	sha256(b, big, want);
+	assert_memory_equal(h, want, BK_HASH_LEN);
+	free(b);
+}
+
 /* ---- sharing, with each durability ------------------------------------------------ */
 
 static void shared_versions(struct fx *f, enum bk_durability d)
@@ -223,6 +273,38 @@ static void test_shared_flush(void **state)
 static void test_shared_process(void **state)
 {
 	shared_versions(*state, BK_DURABLE_PROCESS);
+}
+
+/* Staged copies (FLUSH) are hashed from the staging area, which their
+ * files' direct writes leave out of the page cache, and shared alike. */
+static void test_shared_staged(void **state)
+{
+	struct fx *f = *state;
+	struct bk_version a, b, c, e;
+	size_t len = 100 * 1024;
+
+	bk_store_set_durability(f->s, BK_DURABLE_FLUSH);
+	assert_int_equal(bk_store_set_staging(f->s, 4u << 20), 0);
+	assert_true(bk_store_staging(f->s));
+	keep_staged(f->s, "/a", 1, len);
+	keep_staged(f->s, "/b", 1, len);
+	keep_staged(f->s, "/c", 2, len);
+	keep_staged(f->s, "/e", 1, len - 1);
+	a = storefx_row_of(f->s, "/a");
+	b = storefx_row_of(f->s, "/b");
+	c = storefx_row_of(f->s, "/c");
+	e = storefx_row_of(f->s, "/e");
+	check_hash(&a, 1, len);
+	check_hash(&b, 1, len);
+	check_hash(&c, 2, len);
+	check_hash(&e, 1, len - 1);
+	assert_true(same_file(f, a.object, b.object));
+	assert_false(same_file(f, a.object, c.object));
+	assert_false(same_file(f, a.object, e.object));
+	check_content(f->s, a.id, 1, len);
+	check_content(f->s, b.id, 1, len);
+	check_content(f->s, c.id, 2, len);
+	check_content(f->s, e.id, 1, len - 1);
 }
 
 /* Identical versions captured together are committed in one batch: they
@@ -492,10 +574,12 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, storefx_teardown)
 		T(test_hash_fd),
+		T(test_hash_mem),
 		T(test_shared_power),
 		T(test_shared_flush),
 		T(test_shared_process),
 		T(test_one_batch),
+		T(test_shared_staged),
 		T(test_off),
 		T(test_linked_not_shared),
 		T(test_older_gone),

@@ -78,6 +78,38 @@ static inline struct bk_version storefx_row_of(struct bk_store *s,
 	return v;
 }
 
+/* Stages (bk_store_begin_staged) and commits a copied version of path
+ * with content (seed, len), for reason write: 0, or what
+ * bk_store_begin_staged refused with. */
+static inline int storefx_keep_staged(struct bk_store *s, const char *path,
+				      unsigned seed, size_t len)
+{
+	struct bk_version v;
+	struct bk_pending p;
+	unsigned char *b = storefx_content(seed, len);
+	uint64_t cap = 0;
+	void *mem = NULL;
+	int err;
+
+	memset(&v, 0, sizeof(v));
+	snprintf(v.path, sizeof(v.path), "%s", path);
+	v.reason = BK_REASON_WRITE;
+	v.method = BK_METHOD_COPY;
+	err = bk_store_begin_staged(s, &p, len, &mem, &cap);
+	if (err) {
+		free(b);
+		return err;
+	}
+	assert_non_null(mem);
+	assert_int_equal((uintptr_t)mem % 4096, 0);
+	assert_true(cap >= len);
+	memcpy(mem, b, len);
+	p.staged_len = len;
+	assert_int_equal(bk_store_commit(s, &p, &v), 0);
+	free(b);
+	return 0;
+}
+
 /*
  * A process that dies with the store open: closes f's store and runs
  * child(f->dir, arg) in a child process, which exits with what child

@@ -48,37 +48,6 @@ static void staging_path(const struct fx *f, char *out, size_t cap)
 				     (unsigned long long)st.st_ino) < cap);
 }
 
-/* Stages and commits a version of path with content (seed, len): 0, or
- * what bk_store_begin_staged refused with. */
-static int keep_staged(struct bk_store *s, const char *path, unsigned seed,
-		       size_t len)
-{
-	struct bk_version v;
-	struct bk_pending p;
-	unsigned char *b = storefx_content(seed, len);
-	uint64_t cap = 0;
-	void *mem = NULL;
-	int err;
-
-	memset(&v, 0, sizeof(v));
-	snprintf(v.path, sizeof(v.path), "%s", path);
-	v.reason = BK_REASON_WRITE;
-	v.method = BK_METHOD_COPY;
-	err = bk_store_begin_staged(s, &p, len, &mem, &cap);
-	if (err) {
-		free(b);
-		return err;
-	}
-	assert_non_null(mem);
-	assert_int_equal((uintptr_t)mem % 4096, 0);
-	assert_true(cap >= len);
-	memcpy(mem, b, len);
-	p.staged_len = len;
-	assert_int_equal(bk_store_commit(s, &p, &v), 0);
-	free(b);
-	return 0;
-}
-
 /* The newest version of path is exactly (seed, len), in its own file. */
 static void check_version(const struct fx *f, const char *path, unsigned seed,
 			  size_t len)
@@ -119,7 +88,9 @@ static void staged_each_size(struct fx *f, enum bk_durability d)
 	for (unsigned r = 0; r < 3; r++)
 		for (unsigned i = 0; i < NSIZES; i++) {
 			snprintf(path, sizeof(path), "/f%u", i);
-			assert_int_equal(keep_staged(f->s, path, r * 10 + i, sizes[i]), 0);
+			assert_int_equal(storefx_keep_staged(f->s, path, r * 10 + i,
+							     sizes[i]),
+					 0);
 		}
 	for (unsigned i = 0; i < NSIZES; i++) {
 		snprintf(path, sizeof(path), "/f%u", i);
@@ -157,7 +128,7 @@ static void test_staging_file(void **state)
 	assert_int_equal(st.st_mode & 07777, 0600);
 	assert_int_equal(st.st_uid, geteuid());
 	assert_int_equal(st.st_size, AREA);
-	assert_int_equal(keep_staged(f->s, "/a", 1, 5000), 0);
+	assert_int_equal(storefx_keep_staged(f->s, "/a", 1, 5000), 0);
 	bk_store_close(f->s);
 	f->s = NULL;
 	assert_int_equal(stat(path, &st), -1);
@@ -228,7 +199,7 @@ static void test_staging_full(void **state)
 	bk_store_abort(f->s, &p[2]);
 	bk_store_abort(f->s, &p[3]);
 	/* Empty again: a version goes through, nothing left of the aborts. */
-	assert_int_equal(keep_staged(f->s, "/a", 3, 150000), 0);
+	assert_int_equal(storefx_keep_staged(f->s, "/a", 3, 150000), 0);
 	check_version(f, "/a", 3, 150000);
 	bk_store_stats(f->s, &st);
 	assert_int_equal(st.staged, 1);
@@ -256,7 +227,7 @@ static void test_staging_wraps(void **state)
 	assert_int_equal(bk_store_set_staging(f->s, 1u << 20), 0);
 	for (unsigned i = 0; i < 200; i++) {
 		snprintf(path, sizeof(path), "/w%u", i % 7);
-		if (keep_staged(f->s, path, i, 40000 + i * 97) == 0) {
+		if (storefx_keep_staged(f->s, path, i, 40000 + i * 97) == 0) {
 			staged++;
 		} else {
 			/* No room: what the filter does, a direct copy. */
@@ -339,7 +310,7 @@ static int restore_child(const char *dir, void *arg)
 	if (bk_store_open(dir, &s, NULL))
 		return 2;
 	bk_store_set_durability(s, BK_DURABLE_PROCESS);
-	if (bk_store_set_staging(s, AREA) || keep_staged(s, "/first", 9, 3000))
+	if (bk_store_set_staging(s, AREA) || storefx_keep_staged(s, "/first", 9, 3000))
 		return 3;
 	/* Committed: its committer is idle now. */
 	if (bk_store_list(s, "/first", 0, 0, storefx_newest, &v))
@@ -350,7 +321,7 @@ static int restore_child(const char *dir, void *arg)
 			char p[16];
 
 			snprintf(p, sizeof(p), "/r%d", i);
-			if (keep_staged(s, p, 40 + i, sizes[i + 1]))
+			if (storefx_keep_staged(s, p, 40 + i, sizes[i + 1]))
 				_exit(5);
 		}
 		_exit(0);
@@ -435,7 +406,7 @@ static void test_foreign_file(void **state)
 	assert_int_equal(lstat(path, &st), -1);
 	bk_store_set_durability(f->s, BK_DURABLE_FLUSH);
 	assert_int_equal(bk_store_set_staging(f->s, AREA), 0);
-	assert_int_equal(keep_staged(f->s, "/g", 2, 9000), 0);
+	assert_int_equal(storefx_keep_staged(f->s, "/g", 2, 9000), 0);
 	check_version(f, "/g", 2, 9000);
 }
 

@@ -808,7 +808,7 @@ static void bk_mark_deleted(PFLT_INSTANCE Instance, PFILE_OBJECT fo,
  * *deleted says so (such a change needs no version: its content before is
  * the delete's version).  STATUS_DISK_FULL when the copy found no room
  * (the change is then refused, as any version's); other failures are
- * logged and let the change through, and the next change tries again.
+ * logged and let the change through, and the next cycle tries again.
  */
 static NTSTATUS bk_deleted_change(PFLT_INSTANCE Instance, PFILE_OBJECT fo,
 				  bool *deleted)
@@ -962,39 +962,47 @@ bk_post_create(PFLT_CALLBACK_DATA Data, PCFLT_RELATED_OBJECTS FltObjects,
 	return FLT_POSTOP_FINISHED_PROCESSING;
 }
 
-/* The first change of a cycle through an open file: keep the version.  A
+/* The version of the file's content before a cycle's first change.  A
  * file opened for write-through (O_SYNC, O_DSYNC) gets its change on the
  * disk as soon as it is made: its version is made durable first. */
+static NTSTATUS bk_keep_change(PFLT_CALLBACK_DATA Data,
+			       PCFLT_RELATED_OBJECTS FltObjects, uint32_t reason)
+{
+	struct bk_volume *v = bk_volume_of(FltObjects->Instance);
+	char *rel = malloc(BK_PATH_MAX);
+	NTSTATUS st = STATUS_SUCCESS;
+	bool kept = false;
+
+	if (v && rel && bk_data_path(Data, rel, BK_PATH_MAX) && bk_wanted(rel))
+		st = bk_keep(v, FltObjects->Instance, FltObjects->FileObject,
+			     rel, reason, Data, false, &kept, NULL);
+	if (kept && (FltObjects->FileObject->Flags & FO_WRITE_THROUGH) &&
+	    bk_store_flush(v->store) > 0)
+		atomic_fetch_add(&bk.stats.synced, 1);
+	free(rel);
+	bk_volume_put(v);
+	return st;
+}
+
+/* The first change of a cycle: the version of the file's content before
+ * it, or for a deleted file reopened by its inode, the delete's version
+ * given its own copy (bk_deleted_change). */
 static NTSTATUS bk_first_change(PFLT_CALLBACK_DATA Data,
 				PCFLT_RELATED_OBJECTS FltObjects, uint32_t reason)
 {
 	PBK_HANDLE_CONTEXT hc;
-	struct bk_volume *v;
 	NTSTATUS st = STATUS_SUCCESS;
-	bool kept = false, deleted;
-	char *rel;
+	bool deleted;
 
-	st = bk_deleted_change(FltObjects->Instance, FltObjects->FileObject,
-			       &deleted);
-	if (deleted)
-		return st;
 	hc = bk_handle(FltObjects->Instance, FltObjects->FileObject, TRUE);
 	if (!hc)
 		return STATUS_SUCCESS;
 	pthread_mutex_lock(&hc->Lock);
 	if (!hc->Kept) {
-		v = bk_volume_of(FltObjects->Instance);
-		rel = malloc(BK_PATH_MAX);
-		if (v && rel && bk_data_path(Data, rel, BK_PATH_MAX) &&
-		    bk_wanted(rel))
-			st = bk_keep(v, FltObjects->Instance,
-				     FltObjects->FileObject, rel, reason, Data,
-				     false, &kept, NULL);
-		if (kept && (FltObjects->FileObject->Flags & FO_WRITE_THROUGH) &&
-		    bk_store_flush(v->store) > 0)
-			atomic_fetch_add(&bk.stats.synced, 1);
-		free(rel);
-		bk_volume_put(v);
+		st = bk_deleted_change(FltObjects->Instance,
+				       FltObjects->FileObject, &deleted);
+		if (!deleted)
+			st = bk_keep_change(Data, FltObjects, reason);
 		if (st != STATUS_DISK_FULL)
 			hc->Kept = TRUE;
 	}

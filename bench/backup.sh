@@ -5,7 +5,7 @@
 #
 # Usage: sudo bench/backup.sh [--quick] [--out FILE] [--build DIR]
 #                              [--durability D] [--content-hash]
-#                              [--workloads LIST]
+#                              [--workloads LIST] [--filesystems LIST]
 #
 #   --quick     2 runs per cell, 500 sqlite3 transactions, untar of
 #               /usr/include/linux (~1-2 min); default: 5 runs per cell,
@@ -24,6 +24,8 @@
 #               and identical content is stored once
 #   --workloads LIST
 #               comma-separated, of rewrite, sqlite, untar (default: all)
+#   --filesystems LIST
+#               comma-separated, of ext4, ext4j, xfs (default: all)
 #
 # Configurations, two per file system, mounted fresh side by side in one
 # private mount namespace per file system (unshare --mount --propagation
@@ -34,6 +36,12 @@
 #   ext4-copy   + backup.so@285000, store on the same ext4 (no reflink:
 #               versions are copies); MaxVersions=dword:0 (no limit), so
 #               the store's growth is every version the workload made
+#   ext4j-none, ext4j-copy
+#               the same on a 4 GiB ext4 image made with mkfs.ext4's
+#               defaults (a journal; inode tables and journal written at
+#               mkfs time, so that no lazy initialisation runs during the
+#               runs), loop mount; the ext4 under /var/tmp may have no
+#               journal (this VM's root file system has none)
 #   xfs-none    fltmgrd -v DIR, no filter; DIR on an XFS image
 #               (mkfs.xfs -m reflink=1, loop mount) under /var/tmp
 #   xfs-clone   + backup.so@285000 with StoreMethod=clone, volume and store
@@ -57,7 +65,7 @@
 # versions and bytes the command made the filter keep.  For the copy
 # configuration the report compares the filter's extra time with the time
 # to copy that many bytes natively: `cp -r` of a directory of as many
-# files of the same mean size on the same ext4, then `sync` (timed
+# files of the same mean size on the same ext4 (each ext4 its own), then `sync` (timed
 # together: a durable copy), under the conditions of a version's copy: the
 # source written and synced a second before, each run's copy kept.
 #
@@ -143,7 +151,7 @@ start_volume() { # start_volume CFG BASE
 	rm -rf "$dir" "$store"
 	mkdir -p "$dir"
 	case $cfg in
-	ext4-copy) f=(-f "$BACKUP@285000=backup" -p "backup.StoreDirectory=$store"
+	ext4-copy | ext4j-copy) f=(-f "$BACKUP@285000=backup" -p "backup.StoreDirectory=$store"
 		-p backup.MaxVersions=dword:0 -p "backup.Durability=$DURABILITY"
 		-p "backup.ContentHash=dword:$CONTENT_HASH") ;;
 	xfs-clone) f=(-f "$BACKUP@285000=backup" -p "backup.StoreDirectory=$store"
@@ -214,13 +222,15 @@ for i in range(1000):
 
 run_inner() {
 	local fs=$1 base cfgs w r c
-	trap 'for c in "${!DAEMON_PID[@]}"; do stop_daemon "$c"; done; umount "$WORK/xfs" 2>/dev/null || true' EXIT
+	trap 'for c in "${!DAEMON_PID[@]}"; do stop_daemon "$c"; done; umount "$WORK/$fs" 2>/dev/null || true' EXIT
+	base=$WORK/$fs
 	case $fs in
-	ext4) base=$WORK/ext4 cfgs=(ext4-none ext4-copy) ;;
-	xfs)
-		base=$WORK/xfs cfgs=(xfs-none xfs-clone)
+	ext4) cfgs=(ext4-none ext4-copy) ;;
+	ext4j | xfs)
+		cfgs=("$fs-none" "$fs-copy")
+		[[ $fs == xfs ]] && cfgs=(xfs-none xfs-clone)
 		mkdir -p "$base"
-		mount -o loop "$WORK/xfs.img" "$base" || { CFG=$fs note_failure "cannot mount the XFS image"; exit 1; }
+		mount -o loop "$WORK/$fs.img" "$base" || { CFG=$fs note_failure "cannot mount the $fs image"; exit 1; }
 		;;
 	esac
 	for c in "${cfgs[@]}"; do
@@ -243,6 +253,55 @@ run_inner() {
 	for c in "${cfgs[@]}"; do
 		stop_daemon "$c"
 	done
+	[[ $fs == xfs ]] || native_copies "$fs" "$base"
+}
+
+# native_copies FS BASE: for each workload, the bytes FS-copy versioned
+# copied natively on the same file system: as many files of the same
+# mean size, cp -r then sync, timed as config native-cp (ext4) or
+# native-cp-FS.
+native_copies() {
+	local fs=$1 base=$2 out=native-cp w v b r src t0 t1
+	[[ $fs == ext4 ]] || out=native-cp-$fs
+	python3 - "$RES/times.tsv" "$fs-copy" >"$WORK/copyplan.$fs.tsv" <<'PY'
+import csv, statistics, sys
+rows = list(csv.DictReader(open(sys.argv[1]), delimiter="\t"))
+for w in ("rewrite", "sqlite", "untar"):
+    r = [x for x in rows if x["config"] == sys.argv[2] and x["workload"] == w]
+    if not r:
+        continue
+    v = statistics.median(int(x["versions"]) for x in r)
+    b = statistics.median(int(x["bytes"]) for x in r)
+    print("%s\t%d\t%d" % (w, v, b))
+PY
+	while IFS=$'\t' read -r w v b; do
+		[[ $v -gt 0 ]] || continue
+		src=$base/copysrc.$w
+		python3 - "$src" "$v" "$b" <<'PY'
+import os, sys
+d, n, b = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+os.makedirs(d)
+size, extra = divmod(b, n)
+for i in range(n):
+    with open("%s/%06d" % (d, i), "wb") as f:
+        f.write(os.urandom(size + (1 if i < extra else 0)))
+PY
+		# As a version's copy: the source was written a moment ago (in
+		# the page cache), and the copies accumulate (nothing freed in
+		# between whose memory the next copy would reuse).
+		for ((r = 1; r <= RUNS; r++)); do
+			sync
+			sleep 1
+			t0=$EPOCHREALTIME
+			cp -r "$src" "$src.copy$r"
+			sync
+			t1=$EPOCHREALTIME
+			printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$out" "$w" "$r" \
+				"$(python3 -c "print(f'{$t1 - $t0:.4f}')")" "$v" "$b" >>"$RES/times.tsv"
+			log "$out: $w run $r: $(python3 -c "print(f'{$t1 - $t0:.3f}')") s"
+		done
+		rm -rf "$src" "$src".copy*
+	done <"$WORK/copyplan.$fs.tsv"
 }
 
 # report RES: RES/report.md from RES/times.tsv and RES/machine.txt.
@@ -287,17 +346,28 @@ for w, d in W:
     p1 = "–" if p1 is None else "%.2f×" % p1
     p2 = "–" if p2 is None else "%.2f×" % p2
     P("| %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (d, f(a), f(b), r1, p1, f(c), f(e), r2, p2))
+if any(x["config"] == "ext4j-none" for x in rows):
+    P("\n## ext4 with a journal (an image made with mkfs.ext4's defaults)\n")
+    P("| workload | no filter | backup (copy) | ratio | paired |")
+    P("|---|---:|---:|---:|---:|")
+    for w, d in W:
+        a, b = med("ext4j-none", w), med("ext4j-copy", w)
+        p1 = paired("ext4j-none", "ext4j-copy", w, div)
+        if not a or b is None:
+            continue
+        P("| %s | %s | %s | %.2f× | %s |" % (d, f(a), f(b), b / a, "–" if p1 is None else "%.2f×" % p1))
 P("\n## Copy mode: extra time against copying the versioned bytes natively\n")
-P("| workload | versions kept | bytes versioned | extra time (copy − none) | paired | native cp -r + sync of those bytes | paired extra ≤ copy? |")
-P("|---|---:|---:|---:|---:|---:|---|")
-for w, d in W:
-    a, b, n = med("ext4-none", w), med("ext4-copy", w), med("native-cp", w)
-    v, by = med("ext4-copy", w, "versions"), med("ext4-copy", w, "bytes")
-    pe = paired("ext4-none", "ext4-copy", w, sub)
-    if a is None or b is None:
-        continue
-    ok = "–" if n is None or pe is None else ("yes" if pe <= n else "no")
-    P("| %s | %d | %d (%.1f MiB) | %.3f | %s | %s | %s |" % (d, v or 0, by or 0, (by or 0) / 1048576, b - a, f(pe), f(n), ok))
+P("| file system | workload | versions kept | bytes versioned | extra time (copy − none) | paired | native cp -r + sync of those bytes | paired extra ≤ copy? |")
+P("|---|---|---:|---:|---:|---:|---:|---|")
+for fs, cp, name in (("ext4", "native-cp", "ext4 (%s)" % m["fs"]), ("ext4j", "native-cp-ext4j", "ext4 image, journal")):
+    for w, d in W:
+        a, b, n = med(fs + "-none", w), med(fs + "-copy", w), med(cp, w)
+        v, by = med(fs + "-copy", w, "versions"), med(fs + "-copy", w, "bytes")
+        pe = paired(fs + "-none", fs + "-copy", w, sub)
+        if a is None or b is None:
+            continue
+        ok = "–" if n is None or pe is None else ("yes" if pe <= n else "no")
+        P("| %s | %s | %d | %d (%.1f MiB) | %.3f | %s | %s | %s |" % (name, d, v or 0, by or 0, (by or 0) / 1048576, b - a, f(pe), f(n), ok))
 P("\n## Reflink mode: target 1.2× the unfiltered time\n")
 P("| workload | versions kept | bytes versioned | ratio | paired | paired ≤ 1.2×? |")
 P("|---|---:|---:|---:|---:|---|")
@@ -334,6 +404,7 @@ OUT=
 DURABILITY=${DURABILITY:-flush}
 CONTENT_HASH=0
 WORKLOADS=rewrite,sqlite,untar
+FILESYSTEMS=ext4,ext4j,xfs
 BUILD=${BUILD:-$REPO/build}
 while [[ $# -gt 0 ]]; do
 	case $1 in
@@ -343,6 +414,7 @@ while [[ $# -gt 0 ]]; do
 	--build) BUILD=${2:?--build needs a directory}; shift ;;
 	--content-hash) CONTENT_HASH=1 ;;
 	--workloads) WORKLOADS=${2:?--workloads needs a list}; shift ;;
+	--filesystems) FILESYSTEMS=${2:?--filesystems needs a list}; shift ;;
 	-h | --help) sed -n '2,/^set -e/p' "$SELF" | sed 's/^# \{0,1\}//;$d'; exit 0 ;;
 	*) die "unknown argument $1 (try --help)" ;;
 	esac
@@ -353,8 +425,11 @@ BUILD=$(readlink -f "$BUILD")
 for w in ${WORKLOADS//,/ }; do
 	[[ $w =~ ^(rewrite|sqlite|untar)$ ]] || die "--workloads: unknown workload $w (rewrite, sqlite, untar)"
 done
+for f in ${FILESYSTEMS//,/ }; do
+	[[ $f =~ ^(ext4|ext4j|xfs)$ ]] || die "--filesystems: unknown file system $f (ext4, ext4j, xfs)"
+done
 [[ $(id -u) -eq 0 ]] || die "must run as root (mounts)"
-for t in python3 sqlite3 tar mkfs.xfs unshare findmnt; do
+for t in python3 sqlite3 tar mkfs.xfs mkfs.ext4 unshare findmnt; do
 	command -v "$t" >/dev/null || die "$t not found"
 done
 for f in "$BUILD/src/daemon/fltmgrd" "$BUILD/filters/backup/backup.so" \
@@ -398,8 +473,15 @@ python3 -c '
 import sys
 for i in range(int(sys.argv[1])):
     print("INSERT INTO t (v) VALUES (%r);" % ("row %d " % i + "x" * 100))' "$NTX" >"$WORK/inserts.sql"
-truncate -s 4G "$WORK/xfs.img"
-mkfs.xfs -q -m reflink=1 "$WORK/xfs.img" || die "mkfs.xfs failed"
+if [[ ,$FILESYSTEMS, == *,xfs,* ]]; then
+	truncate -s 4G "$WORK/xfs.img"
+	mkfs.xfs -q -m reflink=1 "$WORK/xfs.img" || die "mkfs.xfs failed"
+fi
+if [[ ,$FILESYSTEMS, == *,ext4j,* ]]; then
+	truncate -s 4G "$WORK/ext4j.img"
+	mkfs.ext4 -q -F -E lazy_itable_init=0,lazy_journal_init=0,nodiscard \
+		"$WORK/ext4j.img" || die "mkfs.ext4 failed"
+fi
 
 {
 	echo "date=$(date -Iseconds)"
@@ -408,12 +490,16 @@ mkfs.xfs -q -m reflink=1 "$WORK/xfs.img" || die "mkfs.xfs failed"
 	echo "cpu=$(awk -F': ' '/^model name/{print $2; exit}' /proc/cpuinfo)"
 	echo "mem=$(awk '/^MemTotal/{printf "%.1f GiB", $2/1048576}' /proc/meminfo)"
 	echo "kernel=$(uname -r)"
-	echo "fs=$(findmnt -n -o FSTYPE -T "$WORK") on $(findmnt -n -o SOURCE -T "$WORK")"
+	src=$(findmnt -n -o SOURCE -T "$WORK")
+	jbd="without a journal"
+	[[ -d /proc/fs/jbd2/$(basename "$(readlink -f "$src")")-8 ]] && jbd="with a journal"
+	echo "fs=$(findmnt -n -o FSTYPE -T "$WORK") on $src, $jbd"
 	echo "commit=$(git -C "$REPO" describe --always --dirty 2>/dev/null || echo unknown)"
 	echo "runs=$RUNS"
 	echo "durability=$DURABILITY"
 	echo "content_hash=$CONTENT_HASH"
 	echo "workloads=$WORKLOADS"
+	echo "filesystems=$FILESYSTEMS"
 	echo "ntx=$NTX"
 	echo "tarball=$TAR_FROM/$TAR_WHAT: $(tar tf "$TARBALL" | wc -l) entries, $(($(stat -c %s "$TARBALL") / 1048576)) MiB"
 	echo "load_start=$(cut -d' ' -f1-3 /proc/loadavg)"
@@ -421,55 +507,15 @@ mkfs.xfs -q -m reflink=1 "$WORK/xfs.img" || die "mkfs.xfs failed"
 log "results in $RES"
 
 export WORK RES LOGS FLTMGRD BACKUP ALTBACKUP TARBALL RUNS DURABILITY \
-	CONTENT_HASH WORKLOADS
+	CONTENT_HASH WORKLOADS FILESYSTEMS
 : >"$RES/failures.tsv"
 printf 'config\tworkload\trun\tseconds\tversions\tbytes\n' >"$RES/times.tsv"
-for fs in ext4 xfs; do
+for fs in ${FILESYSTEMS//,/ }; do
 	log "== $fs: no filter and backup, run by run"
 	unshare --mount --propagation private -- bash "$SELF" --inner "$fs" ||
 		log "$fs: inner run exited with status $?"
 done
 
-# Native copy of the bytes the copy configuration versioned, per workload:
-# as many files of the same mean size, cp -r then sync, on the same ext4.
-python3 - "$RES/times.tsv" >"$WORK/copyplan.tsv" <<'PY'
-import csv, statistics, sys
-rows = list(csv.DictReader(open(sys.argv[1]), delimiter="\t"))
-for w in ("rewrite", "sqlite", "untar"):
-    r = [x for x in rows if x["config"] == "ext4-copy" and x["workload"] == w]
-    if not r:
-        continue
-    v = statistics.median(int(x["versions"]) for x in r)
-    b = statistics.median(int(x["bytes"]) for x in r)
-    print("%s\t%d\t%d" % (w, v, b))
-PY
-while IFS=$'\t' read -r w v b; do
-	[[ $v -gt 0 ]] || continue
-	src=$WORK/ext4/copysrc.$w
-	python3 - "$src" "$v" "$b" <<'PY'
-import os, sys
-d, n, b = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-os.makedirs(d)
-size, extra = divmod(b, n)
-for i in range(n):
-    with open("%s/%06d" % (d, i), "wb") as f:
-        f.write(os.urandom(size + (1 if i < extra else 0)))
-PY
-	# As a version's copy: the source was written a moment ago (in the
-	# page cache), and the copies accumulate (nothing freed in between
-	# whose memory the next copy would reuse).
-	for ((r = 1; r <= RUNS; r++)); do
-		sync
-		sleep 1
-		t0=$EPOCHREALTIME
-		cp -r "$src" "$src.copy$r"
-		sync
-		t1=$EPOCHREALTIME
-		printf 'native-cp\t%s\t%s\t%s\t%s\t%s\n' "$w" "$r" \
-			"$(python3 -c "print(f'{$t1 - $t0:.4f}')")" "$v" "$b" >>"$RES/times.tsv"
-	done
-	rm -rf "$src" "$src".copy*
-done <"$WORK/copyplan.tsv"
 echo "load_end=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$RES/machine.txt"
 
 report "$RES"

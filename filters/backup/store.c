@@ -27,7 +27,6 @@
 #include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -120,7 +119,6 @@ static int make_dirs(const char *dir)
 
 static int open_layout(struct bk_store *s, const char *dir)
 {
-	struct statfs fs;
 	bool created = false;
 	int err;
 
@@ -137,7 +135,7 @@ static int open_layout(struct bk_store *s, const char *dir)
 		return s->dirfd;
 	if (flock(s->dirfd, LOCK_EX | LOCK_NB) < 0)
 		return errno == EWOULDBLOCK ? -EBUSY : -errno;
-	s->log_ordered = fstatfs(s->dirfd, &fs) == 0 && fs.f_type == BKS_XFS_MAGIC;
+	s->log_ordered = bks_log_ordered(s->dirfd);
 	err = mkdir_at(s->dirfd, "objects", &created);
 	if (!err)
 		err = mkdir_at(s->dirfd, "tmp", &created);

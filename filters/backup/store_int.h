@@ -298,8 +298,13 @@ void bks_dirty_free(struct bk_store *s);
  * cost less (measured as it goes; sync.c). */
 enum bks_sync_how { BKS_SYNC_FILES, BKS_SYNC_FULL, BKS_SYNC_AUTO, BKS_SYNC_BEGIN };
 #define BKS_SYNC_PROBE 16
-/* statfs(2)'s f_type of XFS: the store's log is ordered (sync.c). */
+/* statfs(2)'s f_type of XFS and of ext2/3/4. */
 #define BKS_XFS_MAGIC 0x58465342
+#define BKS_EXT4_MAGIC 0xEF53
+/* Whether the file system of dirfd commits every change of names, sizes
+ * and extents in one ordered log (sync.c): XFS, and ext4 with its journal
+ * running and without fast commits. */
+bool bks_log_ordered(int dirfd);
 /* Makes durable every object remembered before the call, the journal and
  * the catalog's rows: *captured and *rows get q_queued and q_committed as
  * they were when it started (what it covers).  0 or -errno. */

@@ -42,9 +42,13 @@
  *   its figure follows what the volume does.
  * - bk_store_sync is always file by file.
  *
- * On XFS (log_ordered) neither is needed.  Every change of names, sizes
- * and extents is a transaction of one write-ahead log, and a commit of the
- * log on the disk means every earlier commit is there too.  So the ordered
+ * On XFS and on ext4 with its journal (log_ordered, bks_log_ordered)
+ * neither is needed.  Every change of names, sizes and extents is a
+ * transaction of one write-ahead log (jbd2's journal on ext4), and a
+ * commit of the log on the disk means every earlier commit is there too.
+ * ext4 with fast commits is not taken as ordered: there a program's fsync
+ * may commit its own inode only, so a checkpoint of the catalog could be
+ * on the disk before the names of the objects its rows point at.  So the ordered
  * sync (sync_ordered) writes the data of the objects, the journal files
  * and the WAL and waits for it without any flush (sync_file_range), then
  * makes one transaction of its own (the store directory's times) and
@@ -65,8 +69,9 @@
  * fsync forces the log whenever its file has a change of size or
  * allocation to commit (an sqlite3 journal, a file it extended), and that
  * force carries the store's transaction: the directory is then no longer
- * pinned and its fsync returns at once.  Otherwise it forces the log
- * itself.  Either way the versions are durable before the program's fsync
+ * pinned and its fsync returns at once (on ext4, an fsync of a directory
+ * commits the running transaction, and none runs).  Otherwise it forces
+ * the log itself.  Either way the versions are durable before the program's fsync
  * returns, and one flush of the disk's cache serves both.
  *
  * One sync runs at a time (sync_lock): a sync that returns has made
@@ -75,14 +80,83 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "store_int.h"
+
+/* The ext4 superblock's fields read below (its offset on the device, its
+ * magic, its compatible features and the fast-commit one). */
+#define EXT4_SB_OFFSET 1024
+#define EXT4_SB_MAGIC_AT 0x38
+#define EXT4_SB_COMPAT_AT 0x5C
+#define EXT4_COMPAT_FAST_COMMIT 0x400u
+
+/*
+ * ext4 is ordered like XFS when its journal runs (jbd2 commits one
+ * transaction after the other, a commit flushing the disk's cache before
+ * its commit block) and every fsync is a commit of it.  With fast commits
+ * an fsync may write only the inodes it has to, so that file system is
+ * taken as unordered.  Where the journal or the superblock cannot be read
+ * (no /dev node for the device, say), unordered too: the file-by-file
+ * sync is right on any file system.
+ */
+static bool ext4_ordered(dev_t dev)
+{
+	char link[PATH_MAX], path[PATH_MAX + 32];
+	unsigned char sb[0x60];
+	const char *name;
+	struct stat st;
+	ssize_t n;
+	uint32_t compat;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u", major(dev), minor(dev));
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n <= 0)
+		return false;
+	link[n] = '\0';
+	name = strrchr(link, '/');
+	name = name ? name + 1 : link;
+	/* The journal's statistics exist while it runs. */
+	snprintf(path, sizeof(path), "/proc/fs/jbd2/%s-8", name);
+	if (stat(path, &st) < 0)
+		return false;
+	snprintf(path, sizeof(path), "/dev/%s", name);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return false;
+	n = pread(fd, sb, sizeof(sb), EXT4_SB_OFFSET);
+	close(fd);
+	if (n != (ssize_t)sizeof(sb) ||
+	    (sb[EXT4_SB_MAGIC_AT] | sb[EXT4_SB_MAGIC_AT + 1] << 8) != BKS_EXT4_MAGIC)
+		return false;
+	compat = (uint32_t)sb[EXT4_SB_COMPAT_AT] |
+		 (uint32_t)sb[EXT4_SB_COMPAT_AT + 1] << 8 |
+		 (uint32_t)sb[EXT4_SB_COMPAT_AT + 2] << 16 |
+		 (uint32_t)sb[EXT4_SB_COMPAT_AT + 3] << 24;
+	return !(compat & EXT4_COMPAT_FAST_COMMIT);
+}
+
+bool bks_log_ordered(int dirfd)
+{
+	struct statfs fs;
+	struct stat st;
+
+	if (fstatfs(dirfd, &fs) < 0)
+		return false;
+	if (fs.f_type == BKS_XFS_MAGIC)
+		return true;
+	return fs.f_type == BKS_EXT4_MAGIC && fstat(dirfd, &st) == 0 &&
+	       ext4_ordered(st.st_dev);
+}
 
 /* Objects whose writeback is started together before the waits. */
 #define BKS_SYNC_BATCH 128
@@ -270,7 +344,8 @@ int bks_sync_end(struct bk_store *s)
 {
 	/* xfs_dir_fsync: a directory whose last change is on the disk
 	 * already (a force since, such as the program's own) is not pinned,
-	 * and its fsync returns at once, without a flush. */
+	 * and its fsync returns at once, without a flush.  ext4 commits the
+	 * running transaction, if one runs (ext4_force_commit). */
 	if (fsync(s->dirfd) < 0) {
 		int err = -errno;
 

@@ -192,14 +192,15 @@ all_at_once() {
 	return "$rc"
 }
 
-# xfs_image DIR LABEL: a 512 MiB XFS with reflink (loop device) mounted on
-# DIR; 0 when mounted, else 1 after a PASS line saying why LABEL is skipped
-# (no mkfs.xfs, no loop device).
-xfs_image() {
-	local dir=$1 label=$2 img=$T/xfs-$RANDOM.img
+# fs_image DIR LABEL MKFS [ARG...]: a 512 MiB image made by MKFS ARG...
+# IMAGE, mounted on DIR through a loop device; 0 when mounted, else 1 after
+# a PASS line saying why LABEL is skipped (no such mkfs, no loop device).
+fs_image() {
+	local dir=$1 label=$2 img=$T/img-$RANDOM.img
+	shift 2
 	mkdir -p "$dir"
-	if ! truncate -s 512M "$img" || ! mkfs.xfs -q -m reflink=1 "$img" >"$T/mkfs.out" 2>&1; then
-		pass "$label SKIPPED: cannot make an XFS image ($(tail -n 1 "$T/mkfs.out"))"
+	if ! truncate -s 512M "$img" || ! "$@" "$img" >"$T/mkfs.out" 2>&1; then
+		pass "$label SKIPPED: cannot make the image with $1 ($(tail -n 1 "$T/mkfs.out"))"
 		return 1
 	fi
 	if ! mount -o loop "$img" "$dir" >"$T/mount.out" 2>&1; then
@@ -207,3 +208,6 @@ xfs_image() {
 		return 1
 	fi
 }
+
+# xfs_image DIR LABEL: fs_image of an XFS with reflink.
+xfs_image() { fs_image "$1" "$2" mkfs.xfs -q -m reflink=1; }

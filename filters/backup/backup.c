@@ -968,11 +968,22 @@ bk_post_create(PFLT_CALLBACK_DATA Data, PCFLT_RELATED_OBJECTS FltObjects,
 static NTSTATUS bk_keep_change(PFLT_CALLBACK_DATA Data,
 			       PCFLT_RELATED_OBJECTS FltObjects, uint32_t reason)
 {
-	struct bk_volume *v = bk_volume_of(FltObjects->Instance);
-	char *rel = malloc(BK_PATH_MAX);
+	FILE_STANDARD_INFORMATION si;
+	struct bk_volume *v;
+	char *rel;
 	NTSTATUS st = STATUS_SUCCESS;
 	bool kept = false;
 
+	/* An empty file (one its program has just created, say) has nothing
+	 * to keep: no name to look up (bk_keep decides the same). */
+	if (NT_SUCCESS(FltQueryInformationFile(FltObjects->Instance,
+					       FltObjects->FileObject, &si,
+					       sizeof(si), FileStandardInformation,
+					       NULL)) &&
+	    !si.Directory && si.EndOfFile.QuadPart <= 0)
+		return STATUS_SUCCESS;
+	v = bk_volume_of(FltObjects->Instance);
+	rel = malloc(BK_PATH_MAX);
 	if (v && rel && bk_data_path(Data, rel, BK_PATH_MAX) && bk_wanted(rel))
 		st = bk_keep(v, FltObjects->Instance, FltObjects->FileObject,
 			     rel, reason, Data, false, &kept, NULL);

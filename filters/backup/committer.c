@@ -661,7 +661,8 @@ int bks_defer(struct bk_store *s, struct bk_pending *p, struct bk_version *v)
 	struct bks_journal *jf;
 	size_t len;
 	ssize_t n;
-	int err = 0;
+	int err = 0, ahead_fd = -1;
+	off_t ahead_off = 0;
 
 	snprintf(v->object, sizeof(v->object), "%s", p->object);
 	v->id = 0;
@@ -706,6 +707,14 @@ int bks_defer(struct bk_store *s, struct bk_pending *p, struct bk_version *v)
 			err = -EIO;
 		goto out;
 	}
+	/* A program syncing now and then (an sqlite3 transaction each)
+	 * will have its next sync wait for this record to be written: its
+	 * writeback starts now, so that the wait finds it done. */
+	if (s->durability == BK_DURABLE_FLUSH && s->q_prog_sync_ns &&
+	    mono_ns() - s->q_prog_sync_ns < BKS_SYNC_EVERY_NS) {
+		ahead_fd = jf->fd;
+		ahead_off = (off_t)jf->len;
+	}
 	jf->len += len;
 	jf->last = s->q_queued + 1;
 	if (p->stage) {
@@ -736,6 +745,9 @@ out:
 	free(rec);
 	if (err)
 		return err;
+	if (ahead_fd >= 0)
+		(void)sync_file_range(ahead_fd, ahead_off, (off_t)len,
+				      SYNC_FILE_RANGE_WRITE);
 	if (p->fd >= 0)
 		close(p->fd);
 	p->fd = -1;
@@ -817,6 +829,9 @@ int bk_store_flush_begin(struct bk_store *s, struct bk_flush_ticket *t)
 	memset(t, 0, sizeof(*t));
 	if (!s)
 		return -EINVAL;
+	pthread_mutex_lock(&s->q_lock);
+	s->q_prog_sync_ns = mono_ns();
+	pthread_mutex_unlock(&s->q_lock);
 	if (!s->log_ordered)
 		return sync_now(s, true);
 	if (s->durability != BK_DURABLE_FLUSH || !sync_needed(s, true))

@@ -195,6 +195,10 @@ struct bk_store {
 	unsigned q_hurry; /* threads waiting for the committer */
 	int64_t q_first_ns; /* when the queue last became non-empty */
 	int64_t q_last_sync_ns; /* CLOCK_MONOTONIC */
+	/* CLOCK_MONOTONIC of the last program's sync (bk_store_flush_begin),
+	 * 0 before any: while programs sync, records are written back as
+	 * they are appended (bks_defer). */
+	int64_t q_prog_sync_ns;
 	/* <dir>/journal.0 and .1: appends go to j[j_active] (committer.c) */
 	struct bks_journal {
 		int fd;

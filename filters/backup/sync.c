@@ -71,8 +71,17 @@
  * force carries the store's transaction: the directory is then no longer
  * pinned and its fsync returns at once (on ext4, an fsync of a directory
  * commits the running transaction, and none runs).  Otherwise it forces
- * the log itself.  Either way the versions are durable before the program's fsync
- * returns, and one flush of the disk's cache serves both.
+ * the log itself.  Either way the versions are durable before the
+ * program's fsync returns, and one flush of the disk's cache serves both.
+ *
+ * While programs sync (one did within the last second), the record of
+ * each version captured is written back as it is appended
+ * (sync_file_range without a wait, bks_defer): the next program's sync
+ * then finds it on the disk instead of writing it and waiting (an sqlite3
+ * transaction deletes its journal, a version, then syncs the next one's:
+ * 1,000 transactions on a journaled ext4 took 1.99 s with the wait, 1.86 s
+ * without, 1.70 s unfiltered).  Programs that never sync (an untar) leave
+ * the records to the sync once a second, which writes them together.
  *
  * One sync runs at a time (sync_lock): a sync that returns has made
  * durable everything named before it started, including what a sync still

@@ -48,10 +48,10 @@
  * commit of the log on the disk means every earlier commit is there too.
  * ext4 with fast commits is not taken as ordered: there a program's fsync
  * may commit its own inode only, so a checkpoint of the catalog could be
- * on the disk before the names of the objects its rows point at.  So the ordered
- * sync (sync_ordered) writes the data of the objects, the journal files
- * and the WAL and waits for it without any flush (sync_file_range), then
- * makes one transaction of its own (the store directory's times) and
+ * on the disk before the names of the objects its rows point at.  So the
+ * ordered sync (sync_ordered) writes the data of the objects, the journal
+ * files and the WAL and waits for it without any flush (sync_file_range),
+ * then makes one transaction of its own (the store directory's times) and
  * forces the log up to it with fsync of the directory: one log write, the
  * disk's cache flushed before it, for everything named since the last
  * sync.  The volume's programs' data stays in the page cache, which a
@@ -65,13 +65,13 @@
  * transactions on XFS: 2.20 s against 2.00 s with a syncfs), so it goes in
  * two halves around it (bk_store_flush_begin and _end): everything but the
  * force before, so that the store's transaction is in the log before the
- * program's; the force after, as an fsync of the store directory.  The program's own
- * fsync forces the log whenever its file has a change of size or
- * allocation to commit (an sqlite3 journal, a file it extended), and that
- * force carries the store's transaction: the directory is then no longer
- * pinned and its fsync returns at once (on ext4, an fsync of a directory
- * commits the running transaction, and none runs).  Otherwise it forces
- * the log itself.  Either way the versions are durable before the
+ * program's; the force after, as an fsync of the store directory.  The
+ * program's own fsync forces the log whenever its file has a change of
+ * size or allocation to commit (an sqlite3 journal, a file it extended),
+ * and that force carries the store's transaction: the directory is then no
+ * longer pinned and its fsync returns at once (on ext4, an fsync of a
+ * directory commits the running transaction, and none runs).  Otherwise it
+ * forces the log itself.  Either way the versions are durable before the
  * program's fsync returns, and one flush of the disk's cache serves both.
  *
  * While programs sync (one did within the last second), the record of

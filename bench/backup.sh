@@ -6,6 +6,7 @@
 # Usage: sudo bench/backup.sh [--quick] [--out FILE] [--build DIR]
 #                              [--durability D] [--content-hash]
 #                              [--workloads LIST] [--filesystems LIST]
+#                              [--runs N]
 #
 #   --quick     2 runs per cell, 500 sqlite3 transactions, untar of
 #               /usr/include/linux (~1-2 min); default: 5 runs per cell,
@@ -26,6 +27,9 @@
 #               comma-separated, of rewrite, sqlite, untar (default: all)
 #   --filesystems LIST
 #               comma-separated, of ext4, ext4j, xfs (default: all)
+#   --runs N    runs per cell (default 5, --quick 2): a cell's spread
+#               between runs is as large as 0.1 s on this VM, so a
+#               tighter figure for one cell takes more runs
 #
 # Configurations, two per file system, mounted fresh side by side in one
 # private mount namespace per file system (unshare --mount --propagation
@@ -405,6 +409,7 @@ DURABILITY=${DURABILITY:-flush}
 CONTENT_HASH=0
 WORKLOADS=rewrite,sqlite,untar
 FILESYSTEMS=ext4,ext4j,xfs
+RUNS_ARG=
 BUILD=${BUILD:-$REPO/build}
 while [[ $# -gt 0 ]]; do
 	case $1 in
@@ -415,6 +420,7 @@ while [[ $# -gt 0 ]]; do
 	--content-hash) CONTENT_HASH=1 ;;
 	--workloads) WORKLOADS=${2:?--workloads needs a list}; shift ;;
 	--filesystems) FILESYSTEMS=${2:?--filesystems needs a list}; shift ;;
+	--runs) RUNS_ARG=${2:?--runs needs a number}; shift ;;
 	-h | --help) sed -n '2,/^set -e/p' "$SELF" | sed 's/^# \{0,1\}//;$d'; exit 0 ;;
 	*) die "unknown argument $1 (try --help)" ;;
 	esac
@@ -428,6 +434,8 @@ done
 for f in ${FILESYSTEMS//,/ }; do
 	[[ $f =~ ^(ext4|ext4j|xfs)$ ]] || die "--filesystems: unknown file system $f (ext4, ext4j, xfs)"
 done
+[[ -z $RUNS_ARG || ( $RUNS_ARG =~ ^[0-9]+$ && $RUNS_ARG -ge 1 && $RUNS_ARG -le 99 ) ]] ||
+	die "--runs: a number of runs from 1 to 99, not $RUNS_ARG"
 [[ $(id -u) -eq 0 ]] || die "must run as root (mounts)"
 for t in python3 sqlite3 tar mkfs.xfs mkfs.ext4 unshare findmnt; do
 	command -v "$t" >/dev/null || die "$t not found"
@@ -441,6 +449,7 @@ if ((QUICK)); then
 else
 	RUNS=5 NTX=2000 TAR_FROM=/usr TAR_WHAT=include
 fi
+[[ -z $RUNS_ARG ]] || RUNS=$RUNS_ARG
 
 STAMP=$(date +%Y%m%d-%H%M%S)
 RES=$BENCH_DIR/results/backup-$STAMP

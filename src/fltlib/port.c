@@ -265,7 +265,7 @@ static HRESULT fl_handshake(int fd, const char *name, LPCVOID ctx,
 	struct cmsghdr *cm;
 	struct pt_hdr h;
 	uint32_t max_data;
-	int64_t daemon_now;
+	int64_t daemon_now, sent;
 	size_t len;
 	ssize_t n;
 	HRESULT hr;
@@ -277,6 +277,7 @@ static HRESULT fl_handshake(int fd, const char *name, LPCVOID ctx,
 				ctx_len);
 	pt_hdr_init(&h, PT_OP_CONNECT, len);
 	memcpy(buf, &h, sizeof(h));
+	sent = pt_now_ns();
 	do
 		n = send(fd, buf, sizeof(h) + len, MSG_NOSIGNAL);
 	while (n < 0 && errno == EINTR);
@@ -315,7 +316,11 @@ static HRESULT fl_handshake(int fd, const char *name, LPCVOID ctx,
 		hr = HRESULT_FROM_WIN32(ERROR_INVALID_DATA);
 		goto fail;
 	}
-	*offset = daemon_now - pt_now_ns();
+	/* daemon_now is the daemon's clock when CONNECT arrived, after we
+	 * sent it: this offset is never less than the true one, so a
+	 * message's deadline here is never later than its sender's (a
+	 * message whose sender gave up is not delivered as one to answer). */
+	*offset = daemon_now - sent;
 	return S_OK;
 
 fail:

@@ -418,7 +418,12 @@ static struct pt_client *pt_client_new(struct pt_port *port, int fd,
 	return c;
 }
 
-static bool pt_connect_reply(int fd, NTSTATUS st, const int *ends)
+/* received_ns: the daemon's clock when CONNECT arrived (fltlib measures
+ * the clocks' offset from its own clock before it sent CONNECT: never less
+ * than the true one, so a program never takes a message for unexpired
+ * after its sender has given up on it). */
+static bool pt_connect_reply(int fd, NTSTATUS st, const int *ends,
+			     int64_t received_ns)
 {
 	union {
 		struct cmsghdr align;
@@ -432,7 +437,7 @@ static bool pt_connect_reply(int fd, NTSTATUS st, const int *ends)
 	ssize_t n;
 
 	if (NT_SUCCESS(st))
-		len = pt_connect_done_encode(body, sizeof(body), pt_now_ns());
+		len = pt_connect_done_encode(body, sizeof(body), received_ns);
 	pt_hdr_init(&h, PT_OP_CONNECT_DONE, len);
 	h.status = st;
 	iov[0] = (struct iovec){ &h, sizeof(h) };
@@ -559,13 +564,15 @@ static void pt_set_timeout(int fd, time_t secs)
  */
 static bool pt_read_connect(int fd, uint8_t *buf, char *name,
 			    const void **ctx, uint32_t *ctx_len,
-			    struct pt_peer *peer, NTSTATUS *st)
+			    struct pt_peer *peer, NTSTATUS *st,
+			    int64_t *received_ns)
 {
 	struct pt_hdr h;
 	ssize_t n;
 
 	pt_set_timeout(fd, PT_HANDSHAKE_SECS);
 	n = pt_recv(fd, buf, PT_MAX_FRAME);
+	*received_ns = pt_now_ns();
 	if (n == -2)
 		n = 0; /* an empty datagram: malformed, below */
 	else if (n <= 0)
@@ -601,7 +608,7 @@ static void pt_refused(struct pt_client *c, int fd, NTSTATUS st,
 	c->users--;
 	pt_client_settle(c);
 	pt_leave(port, true);
-	pt_connect_reply(fd, st, NULL);
+	pt_connect_reply(fd, st, NULL, 0);
 	close(ends[0]);
 	close(ends[1]);
 }
@@ -616,22 +623,24 @@ static struct pt_client *pt_handshake(int fd, uint8_t *buf)
 	struct pt_port *port = NULL;
 	struct pt_client *c;
 	struct pt_peer peer;
+	int64_t received_ns;
 	int ends[2];
 	NTSTATUS st;
 
-	if (!pt_read_connect(fd, buf, name, &ctx, &ctx_len, &peer, &st))
+	if (!pt_read_connect(fd, buf, name, &ctx, &ctx_len, &peer, &st,
+			     &received_ns))
 		return NULL;
 	if (NT_SUCCESS(st))
 		st = pt_admit(name, &peer, &port);
 	if (!NT_SUCCESS(st)) {
 		rtl_log(LOG_DEBUG, "ports: connection to %s refused: %s",
 			name[0] ? name : "?", rtl_status_name(st));
-		pt_connect_reply(fd, st, NULL);
+		pt_connect_reply(fd, st, NULL, 0);
 		return NULL;
 	}
 	c = pt_client_new(port, fd, &peer, ends);
 	if (!c) {
-		pt_connect_reply(fd, STATUS_INSUFFICIENT_RESOURCES, NULL);
+		pt_connect_reply(fd, STATUS_INSUFFICIENT_RESOURCES, NULL, 0);
 		pt_leave(port, true);
 		return NULL;
 	}
@@ -647,7 +656,8 @@ static struct pt_client *pt_handshake(int fd, uint8_t *buf)
 	if (c->dead)
 		st = STATUS_PORT_DISCONNECTED;
 	pthread_mutex_unlock(&c->lock);
-	if (!pt_connect_reply(fd, st, NT_SUCCESS(st) ? ends : NULL))
+	if (!pt_connect_reply(fd, st, NT_SUCCESS(st) ? ends : NULL,
+			      received_ns))
 		pt_client_kill(c);
 	close(ends[0]);
 	close(ends[1]);

@@ -55,7 +55,8 @@ size_t pt_connect_encode(void *body, size_t cap, const char *name,
 NTSTATUS pt_connect_decode(const void *body, size_t len, char *name,
 			   const void **ctx, uint32_t *ctx_len);
 
-/* CONNECT_DONE body: the daemon's CLOCK_MONOTONIC now and PT_MAX_DATA. */
+/* CONNECT_DONE body: the daemon's CLOCK_MONOTONIC when CONNECT arrived
+ * and PT_MAX_DATA. */
 size_t pt_connect_done_encode(void *body, size_t cap, int64_t now_ns);
 NTSTATUS pt_connect_done_decode(const void *body, size_t len, int64_t *now_ns,
 				uint32_t *max_data);

@@ -81,6 +81,8 @@ static NTSTATUS FLTAPI ph_on_connect(PFLT_PORT ClientPort, PVOID ServerPortCooki
 	NTSTATUS st;
 	int i;
 
+	if (ph.connect_delay_ms)
+		usleep((useconds_t)ph.connect_delay_ms * 1000);
 	pthread_mutex_lock(&ph.lock);
 	st = ph.connect_status;
 	if (ServerPortCookie != &ph)

@@ -46,6 +46,7 @@ struct ph {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	NTSTATUS connect_status; /* what ConnectNotify returns */
+	int connect_delay_ms; /* ConnectNotify sleeps this long first */
 	bool keep_client_ports; /* DisconnectNotify does not close them */
 	int connects;
 	int disconnects;

@@ -5,7 +5,9 @@
  * FILTER_MESSAGE_HEADER as FilterGetMessage fills it, the reply-size rule
  * of seed 002 (the scanner's padded reply, the documentation's exact one,
  * shorter and longer replies), the reply header's Status, timeouts
- * (relative, absolute, zero, none), replies after the filter stopped
+ * (relative, absolute, zero, none; a timed-out message never delivered
+ * afterwards, even when read at once; a deadline kept across a slow
+ * ConnectNotify), replies after the filter stopped
  * waiting, second and unexpected replies, programs that never read or that
  * go away mid-message, and many threads on both sides at once (eight
  * FilterGetMessage threads on one handle while FilterSendMessage runs on
@@ -338,6 +340,72 @@ static void test_timeouts(void **state)
 			 STATUS_SUCCESS);
 	assert_int_equal(FilterGetMessage(h, &m.hdr, sizeof(m), NULL), S_OK);
 	assert_memory_equal(m.body, "fresh", 5);
+	close_one(h, 1);
+}
+
+/*
+ * A message whose sender has timed out is never delivered afterwards as
+ * one to answer, however soon after the timeout the program reads: the
+ * program's view of the deadline is never later than the sender's
+ * (fltlib measures the clocks' offset from before it sent CONNECT).
+ */
+static void test_timed_out_right_before_read(void **state)
+{
+	char reply[8];
+	ULONG len;
+	struct msgbuf m;
+	HANDLE h;
+
+	(void)state;
+	h = open_one(1);
+	for (int i = 0; i < 500; i++) {
+		len = sizeof(reply);
+		assert_int_equal(ph_send(0, "x", 1, reply, &len, MS(1), false),
+				 STATUS_TIMEOUT);
+		assert_int_equal(ph_send(0, "fresh", 5, NULL, NULL, 0, true),
+				 STATUS_SUCCESS);
+		assert_int_equal(FilterGetMessage(h, &m.hdr, sizeof(m), NULL), S_OK);
+		assert_int_equal(m.hdr.ReplyLength, 0);
+		assert_memory_equal(m.body, "fresh", 5);
+	}
+	close_one(h, 1);
+}
+
+/*
+ * ...nor taken for expired before its deadline when ConnectNotify took
+ * long: the daemon's clock in CONNECT_DONE is read when CONNECT arrived.
+ */
+static void test_deadline_after_slow_connect(void **state)
+{
+	struct {
+		FILTER_REPLY_HEADER h;
+		char data[16];
+	} r = { 0 };
+	struct msgbuf m;
+	struct fsend f;
+	pthread_t t;
+	HANDLE h;
+
+	(void)state;
+	ph.connect_delay_ms = 400;
+	h = open_one(1);
+	ph.connect_delay_ms = 0;
+	/* 700 ms to answer, read 400 ms in: a clock read after the 400 ms
+	 * of ConnectNotify would put the deadline 300 ms in. */
+	t = fsend_start(&f, "in time", 16, MS(700), false);
+	usleep(400000);
+	/* Behind it, so that a message dropped as expired shows. */
+	assert_int_equal(ph_send(0, "marker", 6, NULL, NULL, 0, true),
+			 STATUS_SUCCESS);
+	assert_int_equal(FilterGetMessage(h, &m.hdr, sizeof(m), NULL), S_OK);
+	assert_memory_equal(m.body, "in time", 7);
+	r.h.MessageId = m.hdr.MessageId;
+	memcpy(r.data, "ok", 2);
+	assert_int_equal(FilterReplyMessage(h, &r.h, sizeof(r)), S_OK);
+	pthread_join(t, NULL);
+	assert_int_equal(f.st, STATUS_SUCCESS);
+	assert_int_equal(FilterGetMessage(h, &m.hdr, sizeof(m), NULL), S_OK);
+	assert_memory_equal(m.body, "marker", 6);
 	close_one(h, 1);
 }
 
@@ -892,6 +960,8 @@ int main(void)
 		T(test_reply_sizes),
 		T(test_small_message_buffer),
 		T(test_timeouts),
+		T(test_timed_out_right_before_read),
+		T(test_deadline_after_slow_connect),
 		T(test_late_and_unexpected_replies),
 		T(test_reply_near_deadline),
 		T(test_send_parameters),

@@ -552,15 +552,23 @@ static NTSTATUS bk_copy_staged(struct bk_volume *v, PFLT_INSTANCE Instance,
  * A file about to be deleted or replaced, linked into the store below the
  * filter instead of copied (store.h: bk_store_begin_link).  The version is
  * then confirmed after the change (bk_post_set_information), through the
- * handle the filter opened, which stays open until then.
+ * file object it was linked through: the delete's own (bk_keep_deleted),
+ * or the handle the filter opened, which stays open until then.
  */
 struct bk_linked {
 	struct bk_volume *v; /* the pre-operation's reference */
-	HANDLE h;
+	HANDLE h; /* NULL when fo is the operation's own (nothing to close) */
 	PFILE_OBJECT fo;
 	char object[BK_OBJECT_MAX];
 	uint64_t size;
+	/* For bk_keep: when the file cannot be linked, keep nothing and say
+	 * so (BK_NOT_LINKED): the caller copies it through an open of its
+	 * own. */
+	bool link_only;
 };
+
+/* bk_keep's answer when link_only and the file could not be linked. */
+#define BK_NOT_LINKED STATUS_MORE_PROCESSING_REQUIRED
 
 /* Links fo's file into the store as p; fills *out as a copy would. */
 static bool bk_link(struct bk_volume *v, PFLT_INSTANCE Instance, PFILE_OBJECT fo,
@@ -663,6 +671,9 @@ static NTSTATUS bk_keep(struct bk_volume *v, PFLT_INSTANCE Instance,
 	if (link && bk_link(v, Instance, fo, &p, &out)) {
 		ver->method = BK_METHOD_LINK;
 		st = STATUS_SUCCESS;
+	} else if (link && link->link_only) {
+		free(ver);
+		return BK_NOT_LINKED;
 	} else {
 		link = NULL;
 		st = bk_copy_staged(v, Instance, fo, &p,
@@ -779,6 +790,44 @@ static NTSTATUS bk_keep_named(struct bk_volume *v, PFLT_INSTANCE Instance,
 	return st;
 }
 
+/*
+ * Keeps the last content of the file a delete removes (path rel), fo the
+ * delete's own file object.  Where the volume knows the file's inode, it
+ * is linked into the store through fo, with no open of the filter's own;
+ * *linked then gets what bk_post_set_information confirms, through the
+ * same fo.  Otherwise (an inode the volume does not hold, another link,
+ * a writer, a store that cannot take links) as any version: the file
+ * opened below the filter, then linked or copied (bk_keep_named).
+ */
+static NTSTATUS bk_keep_deleted(struct bk_volume *v, PFLT_INSTANCE Instance,
+				PFILE_OBJECT fo, const char *rel,
+				PFLT_CALLBACK_DATA Data, struct bk_linked **linked)
+{
+	struct bk_linked *l;
+	NTSTATUS st;
+
+	*linked = NULL;
+	if (!bk_wanted(rel))
+		return STATUS_SUCCESS;
+	l = fo->FsContext && !bk.copy_only && !atomic_load(&v->no_link)
+		    ? calloc(1, sizeof(*l))
+		    : NULL;
+	if (l) {
+		l->link_only = true;
+		st = bk_keep(v, Instance, fo, rel, BK_REASON_DELETE, Data, true,
+			     NULL, l);
+		if (l->object[0]) {
+			l->fo = fo;
+			*linked = l;
+			return st;
+		}
+		free(l);
+		if (st != BK_NOT_LINKED)
+			return st; /* nothing to keep, or refused (store full) */
+	}
+	return bk_keep_named(v, Instance, rel, BK_REASON_DELETE, Data, linked);
+}
+
 /* The file of fo is gone and its version, object, is its inode: remember
  * that on its stream (BK_STREAM_CONTEXT).  Without memory the file stays
  * unmarked, as it was before the delete. */
@@ -852,7 +901,8 @@ static void bk_confirm_link(struct bk_linked *l, PFLT_INSTANCE Instance)
 	LX_LINK_TO_DIRECTORY_INPUT in = { .TargetDirectory = -1,
 					  .Flags = LX_LINK_QUERY };
 	LX_LINK_TO_DIRECTORY_OUTPUT lo = { 0 };
-	struct bk_open o = { l->h, l->fo };
+	/* The filter's own open, closed here; or the delete's file object. */
+	struct bk_open o = { l->h, l->h ? l->fo : NULL };
 	NTSTATUS st;
 	int err = 0;
 
@@ -1083,8 +1133,9 @@ bk_pre_set_information(PFLT_CALLBACK_DATA Data, PCFLT_RELATED_OBJECTS FltObjects
 		v = bk_volume_of(FltObjects->Instance);
 		rel = malloc(BK_PATH_MAX);
 		if (v && rel && bk_data_path(Data, rel, BK_PATH_MAX))
-			st = bk_keep_named(v, FltObjects->Instance, rel,
-					   BK_REASON_DELETE, Data, &linked);
+			st = bk_keep_deleted(v, FltObjects->Instance,
+					     FltObjects->FileObject, rel, Data,
+					     &linked);
 		break;
 	}
 	case FileRenameInformation:

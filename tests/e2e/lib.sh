@@ -36,6 +36,7 @@ HELPERS=$T/helpers
 DAEMON_PID=
 DAEMON_VOLS=()
 DAEMON_STARTS=0
+DAEMON_WRAP=()
 FARGS=()
 E2E_FAILED=0
 
@@ -234,7 +235,9 @@ start_daemon() {
 	echo "=== start #$DAEMON_STARTS: $FLTMGRD ${args[*]}" >>"$T/fltmgrd.out"
 	# A background job of a script starts with SIGINT ignored, and a daemon
 	# may keep an ignored disposition (libfuse does): give it the default.
-	env --default-signal=INT,QUIT "$FLTMGRD" "${args[@]}" \
+	# DAEMON_WRAP (an array, empty by default): a command the daemon is
+	# run under, such as setpriv to take a capability away.
+	"${DAEMON_WRAP[@]}" env --default-signal=INT,QUIT "$FLTMGRD" "${args[@]}" \
 		--pidfile "$PIDFILE" --log "$LOG" </dev/null >>"$T/fltmgrd.out" 2>&1 &
 	DAEMON_PID=$!
 	if ! wait_for 10 test -s "$PIDFILE"; then

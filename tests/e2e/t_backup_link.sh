@@ -25,6 +25,8 @@
 # file held only by an O_PATH descriptor when it is deleted (a link): a
 # write, an O_TRUNC reopen or a truncate through /proc/self/fd gives the
 # version its own copy first; a read-only reopen leaves it the file's inode.
+# Last, a daemon run without CAP_DAC_READ_SEARCH (setpriv) still links a
+# deleted and a replaced file.
 . "$(dirname "$0")/lib.sh"
 . "$E2E_DIR/helpers/backup.sh"
 
@@ -576,6 +578,34 @@ check_eq "O_PATH: unload: 3 of the 4 links given their own copy" \
 	"4 linked 3 unshared" \
 	"$(unload_line | sed -n 's/.* \([0-9]*\) linked as they went; [0-9]* withdrawn as their change failed, \([0-9]*\) given their own copy.*/\1 linked \2 unshared/p')"
 check_store "O_PATH: the store is consistent" "$T/store-open/ovol"
+
+# ==== a daemon without CAP_DAC_READ_SEARCH ====================================================
+# The link is made through /proc/self/fd, which needs no capability
+# (linkat with AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH before Linux 6.10):
+# a daemon without it links deleted and replaced files all the same.
+head -c 300000 /dev/urandom >"$OV/c1.bin"
+head -c 5000 /dev/urandom >"$OV/c2.bin"
+head -c 5000 /dev/urandom >"$OV/c3.bin"
+S_C1=$(save "$OV/c1.bin"); S_C2=$(save "$OV/c2.bin"); S_C3=$(save "$OV/c3.bin")
+INO_C1=$(ino "$OV/c1.bin")
+DAEMON_WRAP=(setpriv --bounding-set=-dac_read_search)
+bk_start "$OV=ovol" "$T/store-open"
+DAEMON_WRAP=()
+check_eq "no CAP_DAC_READ_SEARCH: the daemon runs without it" 0 \
+	"$(( (0x$(awk '/^CapEff:/ {print $2}' "/proc/$(cat "$PIDFILE")/status") >> 2) & 1 ))"
+check "no CAP_DAC_READ_SEARCH: rm c1.bin" rm "$OV/c1.bin"
+check_eq "no CAP_DAC_READ_SEARCH: the delete was a link" "1 delete link" "$(vinfo "$OV/c1.bin")"
+check_link_object "no CAP_DAC_READ_SEARCH: the version is the file's own inode" \
+	"$T/store-open/ovol" "$INO_C1" "$S_C1"
+check_version "no CAP_DAC_READ_SEARCH: the deleted file restores byte-exact" \
+	"$OV/c1.bin" 1 "$S_C1"
+check "no CAP_DAC_READ_SEARCH: mv c2.bin over c3.bin" mv "$OV/c2.bin" "$OV/c3.bin"
+check_eq "no CAP_DAC_READ_SEARCH: the replace was a link" "1 replace link" "$(vinfo "$OV/c3.bin")"
+check_version "no CAP_DAC_READ_SEARCH: the replaced file restores byte-exact" \
+	"$OV/c3.bin" 1 "$S_C3"
+check_eq "no CAP_DAC_READ_SEARCH: c3.bin now has c2.bin's bytes" "$(sha "$S_C2")" "$(sha "$OV/c3.bin")"
+stop_daemon
+check_store "no CAP_DAC_READ_SEARCH: the store is consistent" "$T/store-open/ovol"
 
 check_nomatch "no errors, failed confirmations or sanitizer reports in the daemon's log and output" \
 	" (emerg|alert|crit|err): |backup: cannot|AddressSanitizer|runtime error|LeakSanitizer" \

@@ -70,6 +70,11 @@ enum bk_when_full {
 
 extern struct bk_globals bk;
 
+/* The settings from the service's Parameters key into bk (params.c), the
+ * defaults for those absent; a malformed one is logged by name and fails
+ * with STATUS_INVALID_PARAMETER. */
+NTSTATUS bk_read_parameters(PUNICODE_STRING RegistryPath);
+
 /* The volume whose root is a prefix of abs (an absolute Linux path,
  * component boundary respected); *rel points into abs at the
  * volume-relative part ("/" for the root itself).  NULL if none. */

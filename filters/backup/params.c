@@ -23,6 +23,13 @@
 #define BK_MIN_STAGING (1ull << 20)
 #define BK_MAX_STAGING (4ull << 30)
 
+/* The values' names below are listed in their enums' order. */
+_Static_assert(BK_FULL_EVICT == 0 && BK_FULL_SKIP == 1 && BK_FULL_DENY == 2,
+	       "WhenFull names");
+_Static_assert(BK_DURABLE_POWER == 0 && BK_DURABLE_FLUSH == 1 &&
+		       BK_DURABLE_PROCESS == 2,
+	       "Durability names");
+
 static PKEY_VALUE_PARTIAL_INFORMATION bk_query(HANDLE Key, PCWSTR Name)
 {
 	PKEY_VALUE_PARTIAL_INFORMATION info;
@@ -90,6 +97,24 @@ static int bk_param_sz(HANDLE Key, PCWSTR Name, char *out, size_t cap)
 	free(s);
 	ExFreePoolWithTag(info, BK_TAG);
 	return err;
+}
+
+/* A REG_SZ value that is one of names (NULL-terminated; any case): its
+ * index in *pick.  -ENOENT absent, -EINVAL anything else. */
+static int bk_param_choice(HANDLE Key, PCWSTR Name, const char *const *names,
+			   int *pick)
+{
+	char word[32];
+	int err = bk_param_sz(Key, Name, word, sizeof(word));
+
+	if (err)
+		return err;
+	for (int i = 0; names[i]; i++)
+		if (!strcasecmp(word, names[i])) {
+			*pick = i;
+			return 0;
+		}
+	return -EINVAL;
 }
 
 /* A REG_DWORD or REG_QWORD value. */
@@ -185,7 +210,6 @@ static NTSTATUS bk_open_parameters(PUNICODE_STRING RegistryPath, HANDLE *Key)
 NTSTATUS bk_read_parameters(PUNICODE_STRING RegistryPath)
 {
 	HANDLE key = NULL;
-	char word[32];
 	uint64_t num;
 	int err;
 
@@ -233,43 +257,30 @@ NTSTATUS bk_read_parameters(PUNICODE_STRING RegistryPath)
 	}
 	bk.policy.max_age_ns *= 1000000000LL;
 
-	err = bk_param_sz(key, L"WhenFull", word, sizeof(word));
-	if (!err) {
-		if (!strcasecmp(word, "evict"))
-			bk.when_full = BK_FULL_EVICT;
-		else if (!strcasecmp(word, "skip"))
-			bk.when_full = BK_FULL_SKIP;
-		else if (!strcasecmp(word, "deny"))
-			bk.when_full = BK_FULL_DENY;
-		else
-			err = -EINVAL;
-	}
+	static const char *const when_full[] = { "evict", "skip", "deny", NULL };
+	static const char *const method[] = { "auto", "clone", "copy", NULL };
+	static const char *const durability[] = { "power", "flush", "process", NULL };
+	int pick;
+
+	err = bk_param_choice(key, L"WhenFull", when_full, &pick);
+	if (!err)
+		bk.when_full = (uint32_t)pick; /* enum bk_when_full's order */
 	if (err == -EINVAL) {
 		ZwClose(key);
 		BK_BAD("WhenFull (evict, skip or deny)");
 	}
-	err = bk_param_sz(key, L"StoreMethod", word, sizeof(word));
+	err = bk_param_choice(key, L"StoreMethod", method, &pick);
 	if (!err) {
-		if (!strcasecmp(word, "clone"))
-			bk.clone_only = true;
-		else if (!strcasecmp(word, "copy"))
-			bk.copy_only = true;
-		else if (strcasecmp(word, "auto"))
-			err = -EINVAL;
+		bk.clone_only = pick == 1;
+		bk.copy_only = pick == 2;
 	}
 	if (err == -EINVAL) {
 		ZwClose(key);
 		BK_BAD("StoreMethod (auto, clone or copy)");
 	}
-	err = bk_param_sz(key, L"Durability", word, sizeof(word));
-	if (!err) {
-		if (!strcasecmp(word, "process"))
-			bk.durability = BK_DURABLE_PROCESS;
-		else if (!strcasecmp(word, "power"))
-			bk.durability = BK_DURABLE_POWER;
-		else if (strcasecmp(word, "flush"))
-			err = -EINVAL;
-	}
+	err = bk_param_choice(key, L"Durability", durability, &pick);
+	if (!err)
+		bk.durability = pick; /* enum bk_durability's order */
 	if (err == -EINVAL) {
 		ZwClose(key);
 		BK_BAD("Durability (power, flush or process)");

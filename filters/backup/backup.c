@@ -563,6 +563,12 @@ struct bk_linked {
 /* bk_keep's answer when link_only and the file could not be linked. */
 #define BK_NOT_LINKED STATUS_MORE_PROCESSING_REQUIRED
 
+/* Whether v's versions of deleted and replaced files may be links. */
+static bool bk_may_link(struct bk_volume *v)
+{
+	return !bk.copy_only && !atomic_load(&v->no_link);
+}
+
 /* Links fo's file into the store as p; fills *out as a copy would. */
 static bool bk_link(struct bk_volume *v, PFLT_INSTANCE Instance, PFILE_OBJECT fo,
 		    struct bk_pending *p, LX_COPY_TO_DESCRIPTOR_OUTPUT *out)
@@ -572,8 +578,7 @@ static bool bk_link(struct bk_volume *v, PFLT_INSTANCE Instance, PFILE_OBJECT fo
 	NTSTATUS st;
 	int dirfd;
 
-	if (bk.copy_only || atomic_load(&v->no_link) ||
-	    bk_store_begin_link(v->store, p, &dirfd))
+	if (!bk_may_link(v) || bk_store_begin_link(v->store, p, &dirfd))
 		return false;
 	in.TargetDirectory = dirfd;
 	snprintf(in.TargetName, sizeof(in.TargetName), "%s", p->object);
@@ -751,7 +756,8 @@ static NTSTATUS bk_keep(struct bk_volume *v, PFLT_INSTANCE Instance,
 	return STATUS_SUCCESS;
 }
 
-/* Keeps the version of the file named rel, opened below the filter.  With
+/* Keeps the version of the file named rel (which the policy wants), opened
+ * below the filter.  With
  * linked (a delete or a replacement: only the last link's content is kept)
  * the file may be linked into the store; *linked then gets what
  * bk_post_set_information confirms (the handle stays open until then). */
@@ -765,8 +771,6 @@ static NTSTATUS bk_keep_named(struct bk_volume *v, PFLT_INSTANCE Instance,
 
 	if (linked)
 		*linked = NULL;
-	if (!bk_wanted(rel))
-		return STATUS_SUCCESS;
 	if (!NT_SUCCESS(bk_open_rel(v, rel, FILE_GENERIC_READ, &o)))
 		return STATUS_SUCCESS; /* nothing there (or not readable) */
 	if (linked)
@@ -802,9 +806,7 @@ static NTSTATUS bk_keep_deleted(struct bk_volume *v, PFLT_INSTANCE Instance,
 	*linked = NULL;
 	if (!bk_wanted(rel))
 		return STATUS_SUCCESS;
-	l = fo->FsContext && !bk.copy_only && !atomic_load(&v->no_link)
-		    ? calloc(1, sizeof(*l))
-		    : NULL;
+	l = fo->FsContext && bk_may_link(v) ? calloc(1, sizeof(*l)) : NULL;
 	if (l) {
 		l->link_only = true;
 		st = bk_keep(v, Instance, fo, rel, BK_REASON_DELETE, Data, true,
@@ -969,7 +971,7 @@ bk_pre_create(PFLT_CALLBACK_DATA Data, PCFLT_RELATED_OBJECTS FltObjects,
 		return FLT_PREOP_SUCCESS_NO_CALLBACK;
 	v = bk_volume_of(FltObjects->Instance);
 	rel = malloc(BK_PATH_MAX);
-	if (v && rel && bk_data_path(Data, rel, BK_PATH_MAX))
+	if (v && rel && bk_data_path(Data, rel, BK_PATH_MAX) && bk_wanted(rel))
 		st = bk_keep_named(v, FltObjects->Instance, rel,
 				   BK_REASON_TRUNCATE, Data, NULL);
 	free(rel);
@@ -1148,7 +1150,7 @@ bk_pre_set_information(PFLT_CALLBACK_DATA Data, PCFLT_RELATED_OBJECTS FltObjects
 		v = bk_volume_of(FltObjects->Instance);
 		rel = malloc(BK_PATH_MAX);
 		if (v && rel && bk_rel_from_name(&ni->Name, &ni->Volume, rel,
-						 BK_PATH_MAX))
+						 BK_PATH_MAX) && bk_wanted(rel))
 			st = bk_keep_named(v, FltObjects->Instance, rel,
 					   BK_REASON_REPLACE, Data, &linked);
 		FltReleaseFileNameInformation(ni);

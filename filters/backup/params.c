@@ -76,19 +76,31 @@ static char *bk_utf8(const WCHAR *w, ULONG bytes)
 	return out;
 }
 
+/* The value Name when it is of type a or b: 0 with *info (the caller's to
+ * free), -ENOENT absent, -EINVAL of another type. */
+static int bk_query_typed(HANDLE Key, PCWSTR Name, ULONG a, ULONG b,
+			  PKEY_VALUE_PARTIAL_INFORMATION *info)
+{
+	*info = bk_query(Key, Name);
+	if (!*info)
+		return -ENOENT;
+	if ((*info)->Type != a && (*info)->Type != b) {
+		ExFreePoolWithTag(*info, BK_TAG);
+		*info = NULL;
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /* A REG_SZ value; -ENOENT absent, -EINVAL of another type. */
 static int bk_param_sz(HANDLE Key, PCWSTR Name, char *out, size_t cap)
 {
-	PKEY_VALUE_PARTIAL_INFORMATION info = bk_query(Key, Name);
+	PKEY_VALUE_PARTIAL_INFORMATION info;
 	char *s;
-	int err = 0;
+	int err = bk_query_typed(Key, Name, REG_SZ, REG_EXPAND_SZ, &info);
 
-	if (!info)
-		return -ENOENT;
-	if (info->Type != REG_SZ && info->Type != REG_EXPAND_SZ) {
-		ExFreePoolWithTag(info, BK_TAG);
-		return -EINVAL;
-	}
+	if (err)
+		return err;
 	s = bk_utf8((const WCHAR *)info->Data, info->DataLength);
 	if (!s || strlen(s) >= cap)
 		err = -EINVAL;
@@ -120,11 +132,11 @@ static int bk_param_choice(HANDLE Key, PCWSTR Name, const char *const *names,
 /* A REG_DWORD or REG_QWORD value. */
 static int bk_param_num(HANDLE Key, PCWSTR Name, uint64_t *out)
 {
-	PKEY_VALUE_PARTIAL_INFORMATION info = bk_query(Key, Name);
-	int err = 0;
+	PKEY_VALUE_PARTIAL_INFORMATION info;
+	int err = bk_query_typed(Key, Name, REG_DWORD, REG_QWORD, &info);
 
-	if (!info)
-		return -ENOENT;
+	if (err)
+		return err;
 	if (info->Type == REG_DWORD && info->DataLength >= 4) {
 		uint32_t d;
 
@@ -142,18 +154,15 @@ static int bk_param_num(HANDLE Key, PCWSTR Name, uint64_t *out)
 /* A REG_MULTI_SZ (or REG_SZ: one pattern) value into an array. */
 static int bk_param_multi(HANDLE Key, PCWSTR Name, char ***out, size_t *n)
 {
-	PKEY_VALUE_PARTIAL_INFORMATION info = bk_query(Key, Name);
+	PKEY_VALUE_PARTIAL_INFORMATION info;
 	const WCHAR *w, *end;
-	int err = 0;
+	int err;
 
 	*out = NULL;
 	*n = 0;
-	if (!info)
-		return -ENOENT;
-	if (info->Type != REG_MULTI_SZ && info->Type != REG_SZ) {
-		ExFreePoolWithTag(info, BK_TAG);
-		return -EINVAL;
-	}
+	err = bk_query_typed(Key, Name, REG_MULTI_SZ, REG_SZ, &info);
+	if (err)
+		return err;
 	w = (const WCHAR *)info->Data;
 	end = w + info->DataLength / sizeof(WCHAR);
 	while (w < end && *w) {

@@ -280,8 +280,11 @@ static void io_flush_buffers(fuse_req_t req, struct io_file *f, int fd,
 	struct io_op op;
 	int r;
 
+	/* fdatasync: the data and the metadata needed to read it back, the
+	 * storage's cache flushed (FLUSH_FLAGS_FILE_DATA_SYNC_ONLY), not
+	 * IRP_MN_FLUSH_DATA_ONLY, which promises neither. */
 	io_begin(&op, req, IRP_MJ_FLUSH_BUFFERS,
-		 datasync ? IRP_MN_FLUSH_DATA_ONLY : 0, f->inode, NULL, f);
+		 datasync ? IRP_MN_FLUSH_DATA_SYNC_ONLY : 0, f->inode, NULL, f);
 	if (io_pre(&op)) {
 		r = datasync ? fdatasync(fd) : fsync(fd);
 		io_done(&op, r < 0 ? -errno : 0, 0);

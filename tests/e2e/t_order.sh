@@ -1,8 +1,9 @@
 #!/bin/bash
 # t_order: pre-operation callbacks run from the highest altitude down, post-
 # operation callbacks from the lowest up, each post gets its own completion
-# context back, names are volume-relative with backslashes, and an instance
-# sees only the operations it registered.
+# context back, names are volume-relative with backslashes, an instance
+# sees only the operations it registered, and a flush says whether it is an
+# fsync or an fdatasync.
 . "$(dirname "$0")/lib.sh"
 
 printf 'hello altitude\n' >"$VOL/file.txt"
@@ -113,3 +114,32 @@ check_match "a SKIP_CACHED_IO filter sees the data of write(2) reach the disk (a
 stop_daemon
 check_eq "after stop: cached write on disk" "cached write" "$(cat "$VOL/cw.txt")"
 check_nomatch "no BADCTX in the cached run" BADCTX "$(cat "$FLOG")"
+
+# ---- IRP_MJ_FLUSH_BUFFERS: fsync and fdatasync tell their kind -------------
+# fsync is a full flush (MinorFunction 0); fdatasync and msync(MS_SYNC) ask
+# for the data and what is needed to read it back, the storage flushed too:
+# IRP_MN_FLUSH_DATA_SYNC_ONLY (0x04), never IRP_MN_FLUSH_DATA_ONLY (0x02),
+# which would tell a filter that nothing need reach the disk.
+FLOG=$T/filters3.log
+FARGS=()
+add_filter S 385100 Operations=IRP_MJ_FLUSH_BUFFERS
+start_daemon "${FARGS[@]}"
+check_eq "fsync, fdatasync, msync(MS_SYNC), then fsync of a directory" "synced" "$(py '
+import mmap
+fd = os.open(A[0], os.O_CREAT | os.O_RDWR, 0o644); os.write(fd, b"0123456789")
+os.fsync(fd)
+os.write(fd, b"x"); os.fdatasync(fd)
+m = mmap.mmap(fd, 10); m[0:1] = b"m"; m.flush(); m.close()
+os.close(fd)
+d = os.open(A[1], os.O_RDONLY); os.fsync(d); os.close(d)
+print("synced")' "$VOL/fl.txt" "$VOL/dir")"
+check_eq "the filter saw each flush with its kind, in order" \
+	"0x00 0x04 0x04" \
+	"$(awk '$2 == "flush" && $3 == "\\fl.txt" { print $5 }' "$FLOG" | xargs)"
+check_eq "the directory's fsync is a full flush" "0x00" \
+	"$(awk '$2 == "flush" && $3 == "\\dir" { print $5 }' "$FLOG" | xargs)"
+check_eq "every flush completed" "" \
+	"$(grep ' post IRP_MJ_FLUSH_BUFFERS ' "$FLOG" | grep -v ' 0x00000000$')"
+stop_daemon
+check_eq "the data written between the flushes is on disk" "m123456789x" \
+	"$(cat "$VOL/fl.txt")"

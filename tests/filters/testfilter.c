@@ -6,8 +6,9 @@
  * DriverEntry through the RegistryPath it is given:
  *
  *   LogFile  (SZ)     append one line per callback: "<Tag> pre <IRP> <name>",
- *                     "<Tag> post <IRP> <name> 0x%08X", and setup, teardown
- *                     and unload lines.  Every line is a single write() on an
+ *                     "<Tag> post <IRP> <name> 0x%08X", for a flush also
+ *                     "<Tag> flush <name> minor 0x%02X" (its MinorFunction),
+ *                     and setup, teardown and unload lines.  Every line is a single write() on an
  *                     O_APPEND descriptor, so lines from several instances
  *                     and threads never interleave inside a line.
  *   Tag      (SZ)     the first word of each line, default "t".
@@ -697,6 +698,9 @@ tf_pre(PFLT_CALLBACK_DATA Data, PCFLT_RELATED_OBJECTS FltObjects,
 	UNREFERENCED_PARAMETER(FltObjects);
 	tf_file_name(Data, name, sizeof(name));
 	tf_log("%s pre %s %s", tf.tag, tf_irp_name(major), name);
+	if (major == IRP_MJ_FLUSH_BUFFERS)
+		tf_log("%s flush %s minor 0x%02X", tf.tag, name,
+		       (unsigned)Data->Iopb->MinorFunction);
 
 	if (major == tf.deny_major && tf.deny_name[0] &&
 	    strcmp(tf_last_component(name), tf.deny_name) == 0) {

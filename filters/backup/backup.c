@@ -1199,9 +1199,9 @@ static void bk_flush_failed(struct bk_volume *v, int r)
 
 /* fsync(2), fdatasync(2), msync(MS_SYNC): the versions kept before the
  * file's changes are durable before the program's sync returns
- * (Durability=flush); where the store's log is ordered (XFS) the store's
- * sync is finished after the program's, whose force of the log usually
- * carries it (store.h: bk_store_flush_begin). */
+ * (Durability=flush); where the store's log is ordered (XFS, ext4 with its
+ * journal) the store's sync is finished after the program's, whose force
+ * of the log usually carries it (store.h: bk_store_flush_begin). */
 static FLT_PREOP_CALLBACK_STATUS FLTAPI
 bk_pre_flush(PFLT_CALLBACK_DATA Data, PCFLT_RELATED_OBJECTS FltObjects,
 	     PVOID *CompletionContext)

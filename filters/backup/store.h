@@ -163,15 +163,15 @@ int bk_store_flush(struct bk_store *s);
 int bk_store_sync(struct bk_store *s);
 /*
  * bk_store_flush in two halves around a program's own sync of a file on
- * the store's file system.  Where the store's log is ordered (XFS) the
- * first half does everything but force the log, and the second forces it
- * unless the program's sync did (then it costs nothing): *t then says so
- * (t->pending) and must go to bk_store_flush_end once the program's sync
- * is done, whatever its outcome.  Elsewhere the first half is
- * bk_store_flush itself.  begin returns as bk_store_flush (1 when it
- * synced); end returns 1 when it made the versions durable, 0 when there
- * was nothing to do, or -errno.  Versions captured before begin are
- * durable when end returns.
+ * the store's file system.  Where the store's log is ordered (XFS, ext4
+ * with its journal) the first half does everything but force the log,
+ * and the second forces it unless the program's sync did (then it costs
+ * nothing): *t then says so (t->pending) and must go to
+ * bk_store_flush_end once the program's sync is done, whatever its
+ * outcome.  Elsewhere the first half is bk_store_flush itself.  begin
+ * returns as bk_store_flush (1 when it synced); end returns 1 when it
+ * made the versions durable, 0 when there was nothing to do, or -errno.
+ * Versions captured before begin are durable when end returns.
  */
 struct bk_flush_ticket {
 	uint64_t captured, rows; /* what the sync covers */
@@ -187,7 +187,8 @@ struct bk_store_stats {
 	uint64_t syncs_files; /* FLUSH: syncs of the store's own files */
 	uint64_t syncs_full; /* FLUSH: syncs that were one syncfs */
 	uint64_t syncs_ordered; /* FLUSH: syncs that were one forced commit
-				   of the store's log (XFS) */
+				   of the store's log (XFS, ext4 with
+				   its journal) */
 	uint64_t staged; /* versions copied through the staging area */
 	uint64_t staging_full; /* copies that found it full */
 	unsigned staged_restored; /* completed from it at open */

@@ -216,8 +216,9 @@ struct bk_store {
 	bool d_all;
 	pthread_mutex_t sync_lock;
 	/* The store's file system commits every change of names and sizes
-	 * through one write-ahead log (XFS), so one forced commit makes all
-	 * earlier ones durable (sync.c).  Set at open. */
+	 * through one write-ahead log (XFS, ext4 with its journal), so one
+	 * forced commit makes all earlier ones durable (sync.c).  Set at
+	 * open. */
 	bool log_ordered;
 	struct bks_sync_cost {
 		int64_t per_file_ns; /* file-by-file sync, per file (EWMA) */

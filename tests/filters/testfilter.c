@@ -8,9 +8,10 @@
  *   LogFile  (SZ)     append one line per callback: "<Tag> pre <IRP> <name>",
  *                     "<Tag> post <IRP> <name> 0x%08X", for a flush also
  *                     "<Tag> flush <name> minor 0x%02X" (its MinorFunction),
- *                     and setup, teardown and unload lines.  Every line is a single write() on an
- *                     O_APPEND descriptor, so lines from several instances
- *                     and threads never interleave inside a line.
+ *                     and setup, teardown and unload lines.  Every line is
+ *                     a single write() on an O_APPEND descriptor, so lines
+ *                     from several instances and threads never interleave
+ *                     inside a line.
  *   Tag      (SZ)     the first word of each line, default "t".
  *   Operations (SZ)   "all" (default) or a comma list of IRP_MJ_* names.
  *   OpFlags  (DWORD)  FLT_OPERATION_REGISTRATION.Flags of every entry.

@@ -1425,7 +1425,7 @@ static NTSTATUS FLTAPI bk_unload(FLT_FILTER_UNLOAD_FLAGS Flags)
 	bk_port_stop();
 	FltUnregisterFilter(bk.filter);
 	bk_policy_clear(&bk.policy);
-	DbgPrint("backup: unloaded; %llu versions kept (%llu bytes: %llu reflinked, %llu copied, %llu linked as they went; %llu withdrawn as their change failed, %llu given their own copy), %llu skipped by policy, %llu for a full store, %llu failed; %llu stored once as identical to another; %llu copies staged in memory, %llu found the staging area full; the store synced %llu times before a program's sync; of all its syncs, %llu were file by file, %llu whole and %llu one commit of its log\n",
+	DbgPrint("backup: unloaded; %llu versions kept (%llu bytes: %llu reflinked, %llu copied, %llu linked as they went; %llu withdrawn as their change failed, %llu given their own copy), %llu skipped by policy, %llu for a full store, %llu failed; %llu stored once as identical to another; %llu copies staged in memory, %llu found the staging area full; the store synced %llu times before a program's sync; its syncs in all: %llu file by file, %llu whole, %llu by one commit of its log\n",
 		 (unsigned long long)bk.stats.kept,
 		 (unsigned long long)bk.stats.kept_bytes,
 		 (unsigned long long)bk.stats.cloned,

@@ -261,7 +261,7 @@ check_version "mv over: the version restores byte-exact" "$VOL/over.bin" 1 "$SAV
 stop_daemon
 check_eq "unload: '5 stored once as identical to another' (2 of ab.bin, 3 of c1-c3)" 5 "$(deduped)"
 check_match "unload: the line's new parts" \
-	'failed; [0-9]+ stored once as identical to another; [0-9]+ copies staged in memory, [0-9]+ found the staging area full; the store synced [0-9]+ times before a program.s sync; of all its syncs, [0-9]+ were file by file, [0-9]+ whole and [0-9]+ one commit of its log' \
+	'failed; [0-9]+ stored once as identical to another; [0-9]+ copies staged in memory, [0-9]+ found the staging area full; the store synced [0-9]+ times before a program.s sync; its syncs in all: [0-9]+ file by file, [0-9]+ whole, [0-9]+ by one commit of its log' \
 	"$(grep 'backup: unloaded;' "$LOG" | tail -n 1)"
 check_store "after stop: the store is consistent" "$SV"
 check_hashes "after stop: every hash is its file's, one file per content" "$SV"

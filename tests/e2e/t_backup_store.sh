@@ -205,7 +205,7 @@ if ((xfs_ok)); then
 	# On XFS the store's own syncs are one forced commit of the log each,
 	# never file by file (sync.c).
 	check_match "XFS: the store synced by commits of its log, none file by file" \
-		'synced [1-9][0-9]* times before a program.s sync; of all its syncs, 0 were file by file, 0 whole and [1-9][0-9]* one commit of its log' \
+		'synced [1-9][0-9]* times before a program.s sync; its syncs in all: 0 file by file, 0 whole, [1-9][0-9]* by one commit of its log' \
 		"$(grep 'backup: unloaded;' "$LOG" | tail -n 1)"
 
 	bk_start "$XV=xvol" "$XFS/store" StoreMethod=copy

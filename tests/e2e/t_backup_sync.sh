@@ -58,13 +58,13 @@ on_ext4() {
 # With a journal: every sync of the store is one commit of it, before a
 # program's sync as on its own.
 on_ext4 ext4-journal \
-	'synced [1-9][0-9]* times before a program.s sync; of all its syncs, 0 were file by file, 0 whole and [1-9][0-9]* one commit of its log' \
+	'synced [1-9][0-9]* times before a program.s sync; its syncs in all: 0 file by file, 0 whole, [1-9][0-9]* by one commit of its log' \
 	-E nodiscard
 # Without a journal, or with fast commits (an fsync may commit only its
 # own inode), the store syncs its files or the whole file system.
 on_ext4 ext4-nojournal \
-	'synced [1-9][0-9]* times before a program.s sync; of all its syncs, [0-9]+ were file by file, [0-9]+ whole and 0 one commit of its log' \
+	'synced [1-9][0-9]* times before a program.s sync; its syncs in all: [0-9]+ file by file, [0-9]+ whole, 0 by one commit of its log' \
 	-O ^has_journal
 on_ext4 ext4-fastcommit \
-	'synced [1-9][0-9]* times before a program.s sync; of all its syncs, [0-9]+ were file by file, [0-9]+ whole and 0 one commit of its log' \
+	'synced [1-9][0-9]* times before a program.s sync; its syncs in all: [0-9]+ file by file, [0-9]+ whole, 0 by one commit of its log' \
 	-O fast_commit

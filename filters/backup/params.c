@@ -210,17 +210,15 @@ static NTSTATUS bk_open_parameters(PUNICODE_STRING RegistryPath, HANDLE *Key)
 	return st;
 }
 
-#define BK_BAD(name) \
-	do { \
-		DbgPrint("backup: parameter %s is malformed\n", name); \
-		return STATUS_INVALID_PARAMETER; \
-	} while (0)
-
 NTSTATUS bk_read_parameters(PUNICODE_STRING RegistryPath)
 {
+	static const char *const when_full[] = { "evict", "skip", "deny", NULL };
+	static const char *const method[] = { "auto", "clone", "copy", NULL };
+	static const char *const durability[] = { "power", "flush", "process", NULL };
+	const char *bad = NULL; /* the malformed value, as the log names it */
 	HANDLE key = NULL;
 	uint64_t num;
-	int err;
+	int err, pick;
 
 	snprintf(bk.store_root, sizeof(bk.store_root), "%s", BK_DEFAULT_STORE);
 	bk.policy.max_file_size = BK_DEFAULT_MAX_FILE;
@@ -233,8 +231,8 @@ NTSTATUS bk_read_parameters(PUNICODE_STRING RegistryPath)
 	err = bk_param_sz(key, L"StoreDirectory", bk.store_root,
 			  sizeof(bk.store_root));
 	if (err == -EINVAL || (!err && bk.store_root[0] != '/')) {
-		ZwClose(key);
-		BK_BAD("StoreDirectory (an absolute path)");
+		bad = "StoreDirectory (an absolute path)";
+		goto out;
 	}
 	while (strlen(bk.store_root) > 1 &&
 	       bk.store_root[strlen(bk.store_root) - 1] == '/')
@@ -243,14 +241,14 @@ NTSTATUS bk_read_parameters(PUNICODE_STRING RegistryPath)
 			   &bk.policy.n_include) == -EINVAL ||
 	    bk_param_multi(key, L"Exclude", &bk.policy.exclude,
 			   &bk.policy.n_exclude) == -EINVAL) {
-		ZwClose(key);
-		BK_BAD("Include/Exclude (REG_MULTI_SZ patterns)");
+		bad = "Include/Exclude (REG_MULTI_SZ patterns)";
+		goto out;
 	}
 #define BK_NUM(value, field, max) \
 	err = bk_param_num(key, L##value, &num); \
 	if (err == -EINVAL || (!err && num > (max))) { \
-		ZwClose(key); \
-		BK_BAD(value); \
+		bad = value; \
+		goto out; \
 	} \
 	if (!err) \
 		field = num;
@@ -261,44 +259,46 @@ NTSTATUS bk_read_parameters(PUNICODE_STRING RegistryPath)
 	BK_NUM("StagingSize", bk.staging_size, BK_MAX_STAGING)
 #undef BK_NUM
 	if (bk.staging_size && bk.staging_size < BK_MIN_STAGING) {
-		ZwClose(key);
-		BK_BAD("StagingSize (0, or 1 MiB to 4 GiB)");
+		bad = "StagingSize (0, or 1 MiB to 4 GiB)";
+		goto out;
 	}
 	bk.policy.max_age_ns *= 1000000000LL;
 
-	static const char *const when_full[] = { "evict", "skip", "deny", NULL };
-	static const char *const method[] = { "auto", "clone", "copy", NULL };
-	static const char *const durability[] = { "power", "flush", "process", NULL };
-	int pick;
-
 	err = bk_param_choice(key, L"WhenFull", when_full, &pick);
+	if (err == -EINVAL) {
+		bad = "WhenFull (evict, skip or deny)";
+		goto out;
+	}
 	if (!err)
 		bk.when_full = (uint32_t)pick; /* enum bk_when_full's order */
-	if (err == -EINVAL) {
-		ZwClose(key);
-		BK_BAD("WhenFull (evict, skip or deny)");
-	}
 	err = bk_param_choice(key, L"StoreMethod", method, &pick);
+	if (err == -EINVAL) {
+		bad = "StoreMethod (auto, clone or copy)";
+		goto out;
+	}
 	if (!err) {
 		bk.clone_only = pick == 1;
 		bk.copy_only = pick == 2;
 	}
-	if (err == -EINVAL) {
-		ZwClose(key);
-		BK_BAD("StoreMethod (auto, clone or copy)");
-	}
 	err = bk_param_choice(key, L"Durability", durability, &pick);
+	if (err == -EINVAL) {
+		bad = "Durability (power, flush or process)";
+		goto out;
+	}
 	if (!err)
 		bk.durability = pick; /* enum bk_durability's order */
-	if (err == -EINVAL) {
-		ZwClose(key);
-		BK_BAD("Durability (power, flush or process)");
-	}
 	err = bk_param_num(key, L"ContentHash", &num);
-	ZwClose(key);
-	if (err == -EINVAL || (!err && num > 1))
-		BK_BAD("ContentHash (dword:0 or dword:1)");
+	if (err == -EINVAL || (!err && num > 1)) {
+		bad = "ContentHash (dword:0 or dword:1)";
+		goto out;
+	}
 	if (!err)
 		bk.content_hash = num == 1;
+out:
+	ZwClose(key);
+	if (bad) {
+		DbgPrint("backup: parameter %s is malformed\n", bad);
+		return STATUS_INVALID_PARAMETER;
+	}
 	return STATUS_SUCCESS;
 }

@@ -721,7 +721,12 @@ int bks_defer(struct bk_store *s, struct bk_pending *p, struct bk_version *v)
 		/* The committer writes the file, then it is to be synced. */
 		p->stage = 0;
 		s->q_staged++;
-	} else {
+	} else if (!(s->log_ordered && v->method == BK_METHOD_CLONE)) {
+		/* A clone has no data of its own to write: FICLONE wrote the
+		 * source's dirty pages before it shared their blocks, and the
+		 * extents it gave the object are in the log, which the
+		 * ordered sync forces (a syncfs covers it too).  Only an
+		 * unordered store's file-by-file sync needs its fdatasync. */
 		bks_dirty_locked(s, v->object);
 	}
 	if (!s->q_head) {

@@ -6,8 +6,9 @@
  * everything the volume's programs wrote and never asked to be synced (an
  * untar's files, a build's objects).  So the store remembers the objects
  * it named since its last sync (bks_dirty: every captured version, every
- * copy bk_store_unshare made) and the objects/xx directories they are in,
- * and a file-by-file sync (bks_sync) writes only those:
+ * copy bk_store_unshare made; not a clone on a log-ordered store, below,
+ * which has no data of its own) and the objects/xx directories they are
+ * in, and a file-by-file sync (bks_sync) writes only those:
  *
  *   1. each object's data (the writeback of a batch is started before
  *      waiting for any of it, so the disk sees the batch together);

@@ -13,10 +13,11 @@
  *   1. each object's data (the writeback of a batch is started before
  *      waiting for any of it, so the disk sees the batch together);
  *   2. each objects/xx directory that gained a name;
- *   3. the journal files (versions captured but not committed yet);
- *   4. the catalog's WAL (rows committed: synchronous=NORMAL does not
- *      sync a commit; a checkpoint syncs what it moves) and the store
- *      directory.
+ *   3. each journal file with a record that no sync has covered yet
+ *      (versions captured but not committed yet);
+ *   4. the catalog's WAL, if a row was committed since the last sync
+ *      (synchronous=NORMAL does not sync a commit; a checkpoint syncs
+ *      what it moves), and the store directory.
  *
  * Objects before the rows that name them, as the POWER commit orders them.
  * An object removed since it was named (evicted, or its version failed)
@@ -294,24 +295,50 @@ static int sync_dirs(struct bk_store *s, const uint8_t dirs[32])
 	return err;
 }
 
-/* The journal files, the catalog's WAL, the store directory. */
-static int sync_catalog(struct bk_store *s)
+/* What of the store's catalog a sync has to write: the journal files
+ * with a record no sync has covered yet, the WAL if a row was committed
+ * since the last sync (taken under q_lock, with the sync's snapshot). */
+struct sync_what {
+	bool journal[2];
+	bool wal;
+};
+
+static void sync_what_locked(const struct bk_store *s, uint64_t rows,
+			     struct sync_what *w)
+{
+	for (int i = 0; i < 2; i++)
+		w->journal[i] = s->j[i].fd >= 0 && s->j[i].last > s->q_synced;
+	w->wal = rows > s->q_rows_synced;
+}
+
+/* The catalog's WAL, opened by name (SQLite may have removed it), through
+ * finish; ENOENT: checkpointed and gone, synced then. */
+static int sync_wal(struct bk_store *s, int (*finish)(int fd))
 {
 	char path[BK_PATH_MAX + 16];
-	int fd, err = 0;
+	int fd, err;
 
-	for (int i = 0; i < 2; i++)
-		if (s->j[i].fd >= 0 && fdatasync(s->j[i].fd) < 0 && !err)
-			err = -errno;
 	snprintf(path, sizeof(path), "%s/catalog.db-wal", s->dir);
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd >= 0) {
-		if (fdatasync(fd) < 0 && !err)
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	err = finish(fd);
+	close(fd);
+	return err;
+}
+
+/* The journal files, the catalog's WAL (those w names), the store
+ * directory. */
+static int sync_catalog(struct bk_store *s, const struct sync_what *w)
+{
+	int err = 0, r;
+
+	for (int i = 0; i < 2; i++)
+		if (w->journal[i] && fdatasync(s->j[i].fd) < 0 && !err)
 			err = -errno;
-		close(fd);
-	} else if (errno != ENOENT && !err) {
-		err = -errno; /* ENOENT: checkpointed and gone, synced then */
-	}
+	r = w->wal ? sync_wal(s, data_sync) : 0;
+	if (r && !err)
+		err = r;
 	if (fsync(s->dirfd) < 0 && !err)
 		err = -errno;
 	return err;
@@ -320,27 +347,19 @@ static int sync_catalog(struct bk_store *s)
 /* The ordered sync (log_ordered: see the top of this file); without
  * force, all but the log's force (bks_sync_end). */
 static int sync_ordered(struct bk_store *s, char (*obj)[BKS_OBJECT_LEN + 1],
-			size_t n, bool force)
+			size_t n, const struct sync_what *w, bool force)
 {
-	char path[BK_PATH_MAX + 16];
-	int fd, err, r;
+	int err, r;
 
 	err = sync_objects(s, obj, n, write_wait);
 	for (int i = 0; i < 2; i++) {
-		r = s->j[i].fd >= 0 ? write_wait(s->j[i].fd) : 0;
+		r = w->journal[i] ? write_wait(s->j[i].fd) : 0;
 		if (r && !err)
 			err = r;
 	}
-	snprintf(path, sizeof(path), "%s/catalog.db-wal", s->dir);
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd >= 0) {
-		r = write_wait(fd);
-		if (r && !err)
-			err = r;
-		close(fd);
-	} else if (errno != ENOENT && !err) {
-		err = -errno;
-	}
+	r = w->wal ? sync_wal(s, write_wait) : 0;
+	if (r && !err)
+		err = r;
 	if (err)
 		return err;
 	/* The newest transaction, then the log forced up to it. */
@@ -407,6 +426,7 @@ int bks_sync(struct bk_store *s, enum bks_sync_how how, uint64_t *captured,
 	     uint64_t *rows)
 {
 	char (*obj)[BKS_OBJECT_LEN + 1];
+	struct sync_what what;
 	uint8_t dirs[32];
 	size_t n, files;
 	int64_t t0;
@@ -426,17 +446,19 @@ int bks_sync(struct bk_store *s, enum bks_sync_how how, uint64_t *captured,
 	/* A staged copy is named for a sync once the committer wrote it. */
 	*captured = s->q_staged ? s->q_committed : s->q_queued;
 	*rows = s->q_committed;
+	sync_what_locked(s, *rows, &what);
 	pthread_mutex_unlock(&s->q_lock);
 
-	/* Objects, directories, both journal files, the WAL, the store. */
-	files = n + dirs_count(dirs) + 4;
+	/* Objects, directories, the journal files and the WAL it writes,
+	 * the store directory. */
+	files = n + dirs_count(dirs) + what.journal[0] + what.journal[1] + what.wal + 1;
 	ordered = s->log_ordered && !all && how != BKS_SYNC_FULL;
 	full = !ordered && (all || how == BKS_SYNC_FULL || how == BKS_SYNC_BEGIN ||
 			    (how == BKS_SYNC_AUTO &&
 			     bks_sync_choose_full(&s->sync_cost, files)));
 	t0 = now_ns();
 	if (ordered) {
-		err = sync_ordered(s, obj, n, how != BKS_SYNC_BEGIN);
+		err = sync_ordered(s, obj, n, &what, how != BKS_SYNC_BEGIN);
 	} else if (full) {
 		err = syncfs(s->dirfd) < 0 ? -errno : 0;
 		if (!err)
@@ -446,7 +468,7 @@ int bks_sync(struct bk_store *s, enum bks_sync_how how, uint64_t *captured,
 		if (!err)
 			err = sync_dirs(s, dirs);
 		if (!err)
-			err = sync_catalog(s);
+			err = sync_catalog(s, &what);
 		if (!err)
 			ewma(&s->sync_cost.per_file_ns, (now_ns() - t0) / (int64_t)files);
 	}
